@@ -1,0 +1,137 @@
+"""Input validation shared by the package's public functions.
+
+Every check raises ``TypeError`` or ``ValueError`` with a message that names the argument, what
+was expected and what came, in the style of ``torch.distributions``. Checks can be switched off
+globally with :func:`vae_tutorial.losses.set_validation` for speed.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from collections.abc import Iterator
+from numbers import Real
+
+import torch
+
+_REDUCTIONS = ("none", "mean", "sum")
+_VALIDATE = True
+
+
+def set_validation(enabled: bool) -> None:
+    """Switch input validation on (the default) or off for the whole package.
+
+    Args:
+        enabled: ``True`` to validate inputs, ``False`` to skip every check (faster, and no
+            host-device synchronisation for the finiteness checks).
+
+    Raises:
+        TypeError: If ``enabled`` is not a ``bool``.
+    """
+    global _VALIDATE
+    if not isinstance(enabled, bool):
+        raise TypeError(f"enabled must be a bool; got {type(enabled).__name__}")
+    _VALIDATE = enabled
+
+
+def is_validation_enabled() -> bool:
+    """Return whether input validation is on."""
+    return _VALIDATE
+
+
+@contextmanager
+def validation(enabled: bool) -> Iterator[None]:
+    """Context manager that sets validation on or off and restores the previous setting.
+
+    Example:
+        >>> from vae_tutorial import losses
+        >>> with losses.validation(False):
+        ...     pass  # checks are skipped in here
+    """
+    previous = _VALIDATE
+    set_validation(enabled)
+    try:
+        yield
+    finally:
+        set_validation(previous)
+
+
+def shape_str(shape: torch.Size | tuple[int, ...]) -> str:
+    """Format a shape as ``(4, 20)``, the way messages in this package print shapes."""
+    return "(" + ", ".join(str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"
+
+
+def check_tensor(name: str, value: object, *, min_dim: int = 0, finite: bool = True) -> None:
+    """Check that ``value`` is a finite floating-point tensor with at least ``min_dim`` dims."""
+    if not isinstance(value, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor; got {type(value).__name__}")
+    if not value.is_floating_point():
+        raise TypeError(f"{name} must be a floating-point tensor; got dtype {value.dtype}")
+    if value.dim() < min_dim:
+        raise ValueError(
+            f"{name} must have at least {min_dim} dimension(s) (the last is the event dim); "
+            f"got shape {shape_str(value.shape)}"
+        )
+    if finite:
+        bad = int((~torch.isfinite(value)).sum())
+        if bad:
+            raise ValueError(
+                f"{name} must be finite; got {bad} non-finite value(s) (nan or inf) "
+                f"in a tensor of shape {shape_str(value.shape)}"
+            )
+
+
+def check_same_shape(name: str, value: torch.Tensor, ref_name: str, ref: torch.Tensor) -> None:
+    """Check that ``value`` has exactly the shape of ``ref``."""
+    if value.shape != ref.shape:
+        raise ValueError(
+            f"{name} must have the shape of {ref_name} {shape_str(ref.shape)}; "
+            f"got {shape_str(value.shape)}"
+        )
+
+
+def check_broadcast(name: str, value: torch.Tensor, ref_name: str, ref: torch.Tensor) -> None:
+    """Check that ``value`` broadcasts with ``ref`` and agrees with it in the last (event) dim."""
+    try:
+        torch.broadcast_shapes(value.shape, ref.shape)
+    except RuntimeError:
+        ok = False
+    else:
+        ok = value.dim() == 0 or ref.dim() == 0 or value.shape[-1] == ref.shape[-1]
+    if not ok:
+        raise ValueError(
+            f"{name} must broadcast with {ref_name} {shape_str(ref.shape)} and share its "
+            f"last (event) dim; got {shape_str(value.shape)}"
+        )
+
+
+def check_reduction(reduction: object) -> None:
+    """Check that ``reduction`` is one of ``'none'``, ``'mean'``, ``'sum'``."""
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"reduction must be one of 'none', 'mean', 'sum'; got {reduction!r}")
+
+
+def check_real(name: str, value: object, *, minimum: float | None = None) -> None:
+    """Check that ``value`` is a real Python number (not a bool), optionally ``>= minimum``."""
+    if isinstance(value, bool) or not isinstance(value, Real):
+        raise TypeError(f"{name} must be a real number; got {type(value).__name__}")
+    if value != value or value in (float("inf"), float("-inf")):
+        raise ValueError(f"{name} must be finite; got {value}")
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}; got {value}")
+
+
+def check_positive_int(name: str, value: object) -> None:
+    """Check that ``value`` is a Python int >= 1 (not a bool)."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int; got {type(value).__name__}")
+    if value < 1:
+        raise ValueError(f"{name} must be >= 1; got {value}")
+
+
+def reduce(values: torch.Tensor, reduction: str) -> torch.Tensor:
+    """Apply ``reduction`` over every (batch) dim of ``values``."""
+    if reduction == "none":
+        return values
+    if reduction == "mean":
+        return values.mean()
+    return values.sum()

@@ -1,0 +1,465 @@
+r"""Log densities, KL divergences and the variational bounds: the homework API.
+
+Conventions (DESIGN.md, "The homework API"):
+
+* Every value is in **nats per example**. The last dim of a tensor is its *event* dim and is
+  summed; every other dim is a *batch* dim.
+* ``reduction`` (keyword-only; ``"none" | "mean" | "sum"``) acts on the batch dims only. The bounds
+  and KLs default to ``"mean"``; the log densities default to ``"none"`` and return the batch
+  shape, since they are building blocks.
+* A sample dim ``K``, where there is one, is dim 0: ``(K, B, D)``.
+* Gaussians are parameterized by ``mu`` and ``logvar`` (:math:`\log\sigma^2`), Bernoullis by
+  ``logits``.
+* Inputs are validated (``TypeError`` for non-tensors and non-float tensors, ``ValueError`` for
+  bad shapes, non-finite values, unknown reductions and Bernoulli targets outside [0, 1]). Switch
+  validation off with :func:`set_validation` or, for a block, ``with validation(False):``.
+
+References:
+    [KW14] D. P. Kingma and M. Welling, "Auto-Encoding Variational Bayes", ICLR 2014.
+    [BGS16] Y. Burda, R. Grosse and R. Salakhutdinov, "Importance Weighted Autoencoders",
+    ICLR 2016.
+
+Introduced in the chapters "KL divergence" (KLs), "Jensen's inequality and the ELBO" (the ELBO)
+and "Importance sampling" (the IWAE bound).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+from vae_tutorial._checks import (
+    check_broadcast,
+    check_real,
+    check_reduction,
+    check_same_shape,
+    check_tensor,
+    is_validation_enabled,
+    reduce,
+    set_validation,
+    shape_str,
+    validation,
+)
+
+__all__ = [
+    "elbo",
+    "elbo_mc",
+    "is_validation_enabled",
+    "iwae_bound",
+    "kl_normal_normal",
+    "kl_normal_std_normal",
+    "log_bernoulli",
+    "log_normal_diag",
+    "log_standard_normal",
+    "negative_elbo",
+    "set_validation",
+    "validation",
+]
+
+_LOG_2PI = math.log(2.0 * math.pi)
+
+
+def log_normal_diag(
+    x: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor, *, reduction: str = "none"
+) -> torch.Tensor:
+    r"""Log density of a diagonal Gaussian, summed over the event dim.
+
+    .. math::
+        \log \mathcal{N}(x; \mu, \operatorname{diag}\sigma^2)
+        = -\tfrac12 \sum_{j} \Big[\log 2\pi + \log\sigma_j^2 + \frac{(x_j-\mu_j)^2}{\sigma_j^2}\Big]
+
+    Args:
+        x: Points at which to evaluate the density.
+        mu: Means.
+        logvar: Log-variances :math:`\log\sigma^2`, the shape of ``mu``.
+        reduction: ``"none"`` (default), ``"mean"`` or ``"sum"`` over the batch dims.
+
+    Shape:
+        - x: :math:`(*, L)`, broadcastable with ``mu``; e.g. samples ``(K, B, L)`` against
+          ``mu`` of shape ``(B, L)``.
+        - mu, logvar: :math:`(*, L)`.
+        - Output: the broadcast batch shape :math:`(*)` if ``reduction="none"``, else scalar.
+
+    Returns:
+        :math:`\log \mathcal{N}(x; \mu, \operatorname{diag}\sigma^2)` in nats per example.
+
+    Raises:
+        TypeError: If an input is not a floating-point tensor.
+        ValueError: If shapes do not match, values are not finite, or ``reduction`` is unknown.
+
+    References:
+        Kingma & Welling (2014), appendix C.2 (Gaussian MLP as encoder or decoder).
+
+    Introduced in the chapter "KL divergence".
+    """
+    check_reduction(reduction)
+    if is_validation_enabled():
+        check_tensor("x", x, min_dim=1)
+        check_tensor("mu", mu, min_dim=1)
+        check_tensor("logvar", logvar, min_dim=1)
+        check_same_shape("logvar", logvar, "mu", mu)
+        check_broadcast("x", x, "mu", mu)
+    # \log N(x; \mu, \sigma^2) = -1/2 \sum_j [\log 2\pi + \log\sigma_j^2 + (x_j-\mu_j)^2 / \sigma_j^2]
+    log_prob = -0.5 * (_LOG_2PI + logvar + (x - mu).pow(2) * torch.exp(-logvar)).sum(-1)
+    return reduce(log_prob, reduction)
+
+
+def log_standard_normal(z: torch.Tensor, *, reduction: str = "none") -> torch.Tensor:
+    r"""Log density of the standard normal prior :math:`\mathcal{N}(0, I)`, summed over the event dim.
+
+    .. math::
+        \log \mathcal{N}(z; 0, I) = -\tfrac12 \sum_j \big[\log 2\pi + z_j^2\big]
+
+    Args:
+        z: Points at which to evaluate the density.
+        reduction: ``"none"`` (default), ``"mean"`` or ``"sum"`` over the batch dims.
+
+    Shape:
+        - z: :math:`(*, L)`.
+        - Output: :math:`(*)` if ``reduction="none"``, else scalar.
+
+    Returns:
+        :math:`\log p(z)` in nats per example.
+
+    Raises:
+        TypeError: If ``z`` is not a floating-point tensor.
+        ValueError: If ``z`` has no event dim or non-finite values, or ``reduction`` is unknown.
+
+    References:
+        Kingma & Welling (2014), section 3 (the prior :math:`p_\theta(z) = \mathcal{N}(z; 0, I)`).
+
+    Introduced in the chapter "Latent variable models and Bayes' rule".
+    """
+    check_reduction(reduction)
+    if is_validation_enabled():
+        check_tensor("z", z, min_dim=1)
+    # \log N(z; 0, I) = -1/2 \sum_j [\log 2\pi + z_j^2]
+    log_prob = -0.5 * (_LOG_2PI + z.pow(2)).sum(-1)
+    return reduce(log_prob, reduction)
+
+
+def log_bernoulli(x: torch.Tensor, logits: torch.Tensor, *, reduction: str = "none") -> torch.Tensor:
+    r"""Log likelihood of targets in [0, 1] under independent Bernoullis given by logits.
+
+    .. math::
+        \log p(x \mid z) = \sum_j \big[x_j \log \pi_j + (1 - x_j)\log(1 - \pi_j)\big],
+        \qquad \pi_j = \operatorname{sigmoid}(\text{logit}_j)
+
+    Computed from the logits in a numerically stable way (never through ``sigmoid`` then ``log``).
+    Targets may be grey values in [0, 1] (the "continuous Bernoulli" caveat applies: then this is
+    a cross-entropy, not a normalized density).
+
+    Args:
+        x: Targets in [0, 1], e.g. binarized pixels.
+        logits: Decoder outputs, broadcastable with ``x``.
+        reduction: ``"none"`` (default), ``"mean"`` or ``"sum"`` over the batch dims.
+
+    Shape:
+        - x: :math:`(*, D)`.
+        - logits: broadcastable with ``x``, e.g. ``(K, B, D)`` against ``x`` of shape ``(B, D)``.
+        - Output: the broadcast batch shape, e.g. ``(K, B)``, if ``reduction="none"``.
+
+    Returns:
+        :math:`\log p(x \mid z)` in nats per example (always :math:`\le 0` for binary ``x``).
+
+    Raises:
+        TypeError: If an input is not a floating-point tensor.
+        ValueError: If ``x`` lies outside [0, 1], shapes do not broadcast, values are not finite,
+            or ``reduction`` is unknown.
+
+    References:
+        Kingma & Welling (2014), appendix C.1 (Bernoulli MLP as decoder).
+
+    Introduced in the chapter "A VAE on real digits".
+    """
+    check_reduction(reduction)
+    if is_validation_enabled():
+        check_tensor("x", x, min_dim=1)
+        check_tensor("logits", logits, min_dim=1)
+        check_broadcast("logits", logits, "x", x)
+        if bool(((x < 0) | (x > 1)).any()):
+            raise ValueError(
+                "x must lie in [0, 1] (Bernoulli targets); got values in "
+                f"[{float(x.min()):.4g}, {float(x.max()):.4g}]"
+            )
+    x_b, logits_b = torch.broadcast_tensors(x, logits)
+    # \log p(x|z) = \sum_j [x_j \log sigmoid(l_j) + (1 - x_j) \log(1 - sigmoid(l_j))] = -BCE(l, x)
+    log_prob = -F.binary_cross_entropy_with_logits(logits_b, x_b, reduction="none").sum(-1)
+    return reduce(log_prob, reduction)
+
+
+def kl_normal_std_normal(
+    mu: torch.Tensor, logvar: torch.Tensor, *, reduction: str = "mean"
+) -> torch.Tensor:
+    r"""Analytic KL divergence from a diagonal Gaussian to the standard normal.
+
+    .. math::
+        \mathrm{KL}\big(\mathcal{N}(\mu, \operatorname{diag}\sigma^2)\,\|\,\mathcal{N}(0, I)\big)
+        = \tfrac12 \sum_j \big[\mu_j^2 + \sigma_j^2 - 1 - \log\sigma_j^2\big]
+
+    Args:
+        mu: Means of :math:`q(z \mid x)`.
+        logvar: Log-variances of :math:`q(z \mid x)`, the shape of ``mu``.
+        reduction: ``"mean"`` (default), ``"sum"`` or ``"none"`` over the batch dims.
+
+    Shape:
+        - mu, logvar: :math:`(*, L)`, e.g. ``(B, L)``.
+        - Output: :math:`(*)` if ``reduction="none"``, else scalar.
+
+    Returns:
+        The KL divergence in nats per example (:math:`\ge 0`).
+
+    Raises:
+        TypeError: If an input is not a floating-point tensor.
+        ValueError: If shapes differ, values are not finite, or ``reduction`` is unknown.
+
+    References:
+        Kingma & Welling (2014), appendix B (the solution of :math:`-D_{KL}`), used in eq. 10.
+
+    Introduced in the chapter "KL divergence".
+    """
+    check_reduction(reduction)
+    if is_validation_enabled():
+        check_tensor("mu", mu, min_dim=1)
+        check_tensor("logvar", logvar, min_dim=1)
+        check_same_shape("logvar", logvar, "mu", mu)
+    # KL = 1/2 \sum_j [\mu_j^2 + \sigma_j^2 - 1 - \log\sigma_j^2]
+    kl = 0.5 * (mu.pow(2) + torch.exp(logvar) - 1.0 - logvar).sum(-1)
+    return reduce(kl, reduction)
+
+
+def kl_normal_normal(
+    mu_q: torch.Tensor,
+    logvar_q: torch.Tensor,
+    mu_p: torch.Tensor,
+    logvar_p: torch.Tensor,
+    *,
+    reduction: str = "mean",
+) -> torch.Tensor:
+    r"""Analytic KL divergence between two diagonal Gaussians, :math:`\mathrm{KL}(q \,\|\, p)`.
+
+    .. math::
+        \mathrm{KL}(q\,\|\,p) = \tfrac12 \sum_j \Big[\log\frac{\sigma_{p,j}^2}{\sigma_{q,j}^2}
+        + \frac{\sigma_{q,j}^2 + (\mu_{q,j} - \mu_{p,j})^2}{\sigma_{p,j}^2} - 1\Big]
+
+    Args:
+        mu_q: Means of :math:`q`.
+        logvar_q: Log-variances of :math:`q`, the shape of ``mu_q``.
+        mu_p: Means of :math:`p`, broadcastable with ``mu_q``.
+        logvar_p: Log-variances of :math:`p`, the shape of ``mu_p``.
+        reduction: ``"mean"`` (default), ``"sum"`` or ``"none"`` over the batch dims.
+
+    Shape:
+        - mu_q, logvar_q: :math:`(*, L)`.
+        - mu_p, logvar_p: broadcastable with :math:`(*, L)`, e.g. ``(L,)`` for one shared prior.
+        - Output: the broadcast batch shape if ``reduction="none"``, else scalar.
+
+    Returns:
+        The KL divergence in nats per example (:math:`\ge 0`, zero iff :math:`q = p`).
+
+    Raises:
+        TypeError: If an input is not a floating-point tensor.
+        ValueError: If shapes do not match, values are not finite, or ``reduction`` is unknown.
+
+    References:
+        Kingma & Welling (2014), appendix B (the case :math:`p = \mathcal{N}(0, I)`); the general
+        diagonal case follows the same steps and is derived in the chapter "KL divergence".
+
+    Introduced in the chapter "KL divergence".
+    """
+    check_reduction(reduction)
+    if is_validation_enabled():
+        check_tensor("mu_q", mu_q, min_dim=1)
+        check_tensor("logvar_q", logvar_q, min_dim=1)
+        check_tensor("mu_p", mu_p, min_dim=1)
+        check_tensor("logvar_p", logvar_p, min_dim=1)
+        check_same_shape("logvar_q", logvar_q, "mu_q", mu_q)
+        check_same_shape("logvar_p", logvar_p, "mu_p", mu_p)
+        check_broadcast("mu_p", mu_p, "mu_q", mu_q)
+    # KL = 1/2 \sum_j [\log\sigma_p^2 - \log\sigma_q^2 + (\sigma_q^2 + (\mu_q - \mu_p)^2) / \sigma_p^2 - 1]
+    kl = 0.5 * (
+        logvar_p - logvar_q + (torch.exp(logvar_q) + (mu_q - mu_p).pow(2)) * torch.exp(-logvar_p) - 1.0
+    ).sum(-1)
+    return reduce(kl, reduction)
+
+
+def elbo(
+    x: torch.Tensor,
+    logits: torch.Tensor,
+    mu: torch.Tensor,
+    logvar: torch.Tensor,
+    *,
+    beta: float = 1.0,
+    reduction: str = "mean",
+) -> torch.Tensor:
+    r"""The evidence lower bound of a Bernoulli-decoder VAE with a standard normal prior.
+
+    .. math::
+        \mathcal{L}(x) = \frac1K \sum_{k=1}^K \log p_\theta(x \mid z^{(k)})
+        - \beta\, \mathrm{KL}\big(q_\phi(z \mid x) \,\|\, \mathcal{N}(0, I)\big),
+        \qquad z^{(k)} \sim q_\phi(z \mid x)
+
+    With ``beta=1`` this is the SGVB estimator :math:`\tilde{\mathcal{L}}^B` of Kingma & Welling
+    (2014), eq. 10: a Monte Carlo reconstruction term and an analytic KL. With ``beta != 1`` it is
+    the :math:`\beta`-VAE objective (Higgins et al., 2017), a bound only for :math:`\beta \ge 1`.
+
+    Args:
+        x: Data in [0, 1].
+        logits: Decoder logits for samples :math:`z \sim q_\phi(z \mid x)`: one sample per example
+            ``(B, D)`` or ``K`` samples ``(K, B, D)``, averaged over ``K``.
+        mu: Encoder means.
+        logvar: Encoder log-variances, the shape of ``mu``.
+        beta: Weight of the KL term (default 1, the ELBO).
+        reduction: ``"mean"`` (default), ``"sum"`` or ``"none"`` over the batch dims.
+
+    Shape:
+        - x: :math:`(B, D)` (or any :math:`(*, D)`).
+        - logits: :math:`(B, D)` or :math:`(K, B, D)`.
+        - mu, logvar: :math:`(B, L)`.
+        - Output: :math:`(B)` if ``reduction="none"``, else scalar.
+
+    Returns:
+        The ELBO in nats per example (to be maximized; :math:`\le \log p_\theta(x)` for
+        ``beta >= 1``).
+
+    Raises:
+        TypeError: If an input is not a floating-point tensor or ``beta`` is not a real number.
+        ValueError: If shapes do not match, values are not finite, ``x`` lies outside [0, 1],
+            ``beta < 0``, or ``reduction`` is unknown.
+
+    References:
+        Kingma & Welling (2014), eq. 7 (the bound) and eq. 10 (its estimator), appendix B (the KL).
+
+    Introduced in the chapter "Jensen's inequality and the ELBO"; used in "A VAE on real digits".
+    """
+    check_reduction(reduction)
+    if is_validation_enabled():
+        check_tensor("x", x, min_dim=1)
+        check_tensor("logits", logits, min_dim=1)
+        check_tensor("mu", mu, min_dim=1)
+        check_tensor("logvar", logvar, min_dim=1)
+        check_same_shape("logvar", logvar, "mu", mu)
+        check_real("beta", beta, minimum=0.0)
+        if logits.shape != x.shape and logits.shape[1:] != x.shape:
+            raise ValueError(
+                f"logits must have the shape of x {shape_str(x.shape)} or (K, *x.shape); "
+                f"got {shape_str(logits.shape)}"
+            )
+        if mu.shape[:-1] != x.shape[:-1]:
+            raise ValueError(
+                f"mu must have the batch shape of x {shape_str(x.shape[:-1])} plus a latent dim; "
+                f"got {shape_str(mu.shape)}"
+            )
+    # (1/K) \sum_k \log p(x | z^{(k)}): one sample per example when logits has the shape of x
+    log_px_z = log_bernoulli(x, logits)
+    if log_px_z.dim() > x.dim() - 1:
+        log_px_z = log_px_z.mean(0)
+    # L = E_q[\log p(x|z)] - \beta KL(q(z|x) || N(0, I))          (KW14, eq. 10)
+    bound = log_px_z - beta * kl_normal_std_normal(mu, logvar, reduction="none")
+    return reduce(bound, reduction)
+
+
+def negative_elbo(
+    x: torch.Tensor,
+    logits: torch.Tensor,
+    mu: torch.Tensor,
+    logvar: torch.Tensor,
+    *,
+    beta: float = 1.0,
+    reduction: str = "mean",
+) -> torch.Tensor:
+    r"""The loss to minimize: :math:`-\mathcal{L}(x)`, the negative of :func:`elbo`.
+
+    Args, Shape, Raises: as :func:`elbo`.
+
+    Returns:
+        :math:`-\mathrm{ELBO}` in nats per example (an upper bound on :math:`-\log p(x)` for
+        ``beta >= 1``).
+
+    References:
+        Kingma & Welling (2014), eq. 10.
+
+    Introduced in the chapter "A VAE on real digits".
+    """
+    return -elbo(x, logits, mu, logvar, beta=beta, reduction=reduction)
+
+
+def _check_log_weights(log_weights: torch.Tensor) -> None:
+    check_tensor("log_weights", log_weights, min_dim=1)
+
+
+def elbo_mc(log_weights: torch.Tensor, *, reduction: str = "mean") -> torch.Tensor:
+    r"""Monte Carlo ELBO from log importance weights: the mean of :math:`\log w` over samples.
+
+    .. math::
+        \hat{\mathcal{L}} = \frac1K \sum_{k=1}^K \log w_k, \qquad
+        \log w_k = \log p_\theta(x, z^{(k)}) - \log q_\phi(z^{(k)} \mid x),\quad
+        z^{(k)} \sim q_\phi(z \mid x)
+
+    Args:
+        log_weights: :math:`\log w_k`, samples along dim 0.
+        reduction: ``"mean"`` (default), ``"sum"`` or ``"none"`` over the batch dims.
+
+    Shape:
+        - log_weights: :math:`(K, *)`, e.g. ``(K, B)``.
+        - Output: :math:`(*)` if ``reduction="none"``, else scalar.
+
+    Returns:
+        An unbiased estimate of the ELBO in nats per example.
+
+    Raises:
+        TypeError: If ``log_weights`` is not a floating-point tensor.
+        ValueError: If it has no sample dim or non-finite values, or ``reduction`` is unknown.
+
+    References:
+        Kingma & Welling (2014), eq. 8 (the generic SGVB estimator :math:`\tilde{\mathcal{L}}^A`).
+
+    Introduced in the chapter "Importance sampling".
+    """
+    check_reduction(reduction)
+    if is_validation_enabled():
+        _check_log_weights(log_weights)
+    # \hat L = (1/K) \sum_k \log w_k
+    return reduce(log_weights.mean(0), reduction)
+
+
+def iwae_bound(log_weights: torch.Tensor, *, reduction: str = "mean") -> torch.Tensor:
+    r"""The importance-weighted bound :math:`\mathcal{L}_K` from ``K`` log importance weights.
+
+    .. math::
+        \mathcal{L}_K = \log \frac1K \sum_{k=1}^K w_k
+        = \operatorname{logsumexp}_k(\log w_k) - \log K
+
+    Computed with ``logsumexp``, so no weight is exponentiated. At ``K = 1`` it is the ELBO
+    estimate; its expectation rises with ``K`` towards :math:`\log p(x)`.
+
+    Args:
+        log_weights: :math:`\log w_k = \log p(x, z^{(k)}) - \log q(z^{(k)} \mid x)`, samples
+            along dim 0.
+        reduction: ``"mean"`` (default), ``"sum"`` or ``"none"`` over the batch dims.
+
+    Shape:
+        - log_weights: :math:`(K, *)`, e.g. ``(K, B)``.
+        - Output: :math:`(*)` if ``reduction="none"``, else scalar.
+
+    Returns:
+        :math:`\mathcal{L}_K` in nats per example (a lower bound on :math:`\log p(x)` in
+        expectation).
+
+    Raises:
+        TypeError: If ``log_weights`` is not a floating-point tensor.
+        ValueError: If it has no sample dim or non-finite values, or ``reduction`` is unknown.
+
+    References:
+        Burda, Grosse & Salakhutdinov (2016), eq. 8 (the bound) and theorem 1 (monotone in K).
+
+    Introduced in the chapter "Importance sampling".
+    """
+    check_reduction(reduction)
+    if is_validation_enabled():
+        _check_log_weights(log_weights)
+    # L_K = \log (1/K) \sum_k w_k = logsumexp_k \log w_k - \log K
+    bound = torch.logsumexp(log_weights, dim=0) - math.log(log_weights.shape[0])
+    return reduce(bound, reduction)

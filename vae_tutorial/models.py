@@ -1,0 +1,322 @@
+r"""Latent variable models: the VAE and the exactly solvable linear-Gaussian model.
+
+* :class:`VAE`: MLP encoder :math:`q_\phi(z \mid x)` and Bernoulli MLP decoder
+  :math:`p_\theta(x \mid z)` with a standard normal prior (Kingma & Welling 2014, appendix C).
+* :class:`LinearGaussian`: :math:`z \sim \mathcal{N}(0, I_L)`,
+  :math:`x \mid z \sim \mathcal{N}(Wz + b, \sigma^2 I_D)`, whose evidence and posterior are exact:
+  the ground truth every bound in the book is measured against.
+
+Shape letters: K samples (dim 0), B batch, D data, L latent.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from vae_tutorial import losses
+from vae_tutorial._checks import check_positive_int, check_tensor, is_validation_enabled, shape_str
+from vae_tutorial.sampling import reparameterize
+
+__all__ = ["LinearGaussian", "VAE"]
+
+
+def _check_last_dim(name: str, value: torch.Tensor, size: int, what: str) -> None:
+    if is_validation_enabled():
+        check_tensor(name, value, min_dim=1)
+        if value.shape[-1] != size:
+            raise ValueError(
+                f"{name} must have last dim {what}={size}; got shape {shape_str(value.shape)}"
+            )
+
+
+class VAE(nn.Module):
+    r"""A variational autoencoder with MLP encoder and Bernoulli MLP decoder.
+
+    Encoder: :math:`x \to h = a(W_1 x + b_1) \to (\mu, \log\sigma^2)`; decoder:
+    :math:`z \to a(W_3 z + b_3) \to` logits of :math:`p_\theta(x \mid z)`. One hidden layer each,
+    as in Kingma & Welling (2014), appendix C, with ReLU by default (a common modern choice).
+
+    Args:
+        data_dim: D, pixels per image (784 for 28x28 MNIST, 64 for 8x8 digits).
+        hidden_dim: Width of the hidden layer of encoder and decoder.
+        latent_dim: L, dimension of :math:`z`.
+        activation: ``"relu"`` (default) or ``"tanh"`` (as in the paper).
+
+    Shape:
+        - x: :math:`(B, D)` with values in [0, 1].
+        - mu, logvar: :math:`(B, L)`.
+        - logits: :math:`(B, D)`, or :math:`(K, B, D)` when decoding ``(K, B, L)``.
+
+    Introduced in the chapter "A VAE on real digits".
+    """
+
+    def __init__(
+        self,
+        data_dim: int = 784,
+        hidden_dim: int = 400,
+        latent_dim: int = 20,
+        activation: str = "relu",
+    ) -> None:
+        super().__init__()
+        for name, value in (("data_dim", data_dim), ("hidden_dim", hidden_dim), ("latent_dim", latent_dim)):
+            check_positive_int(name, value)
+        if activation not in ("relu", "tanh"):
+            raise ValueError(f"activation must be 'relu' or 'tanh'; got {activation!r}")
+        act = nn.ReLU if activation == "relu" else nn.Tanh
+        self.data_dim, self.hidden_dim, self.latent_dim = data_dim, hidden_dim, latent_dim
+        self.encoder = nn.Sequential(nn.Linear(data_dim, hidden_dim), act())
+        # one linear layer gives both heads: (B, H) -> (B, 2L), split into mu and logvar
+        self.encoder_head = nn.Linear(hidden_dim, 2 * latent_dim)
+        self.decoder = nn.Sequential(
+            nn.Linear(latent_dim, hidden_dim), act(), nn.Linear(hidden_dim, data_dim)
+        )
+
+    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        r"""Parameters of :math:`q_\phi(z \mid x) = \mathcal{N}(\mu, \operatorname{diag}\sigma^2)`.
+
+        Args:
+            x: Images, flattened, in [0, 1].
+
+        Shape:
+            - x: :math:`(B, D)`.
+            - Output: ``mu`` and ``logvar``, each :math:`(B, L)`.
+
+        Returns:
+            ``(mu, logvar)``.
+
+        Raises:
+            TypeError: If ``x`` is not a floating-point tensor.
+            ValueError: If the last dim of ``x`` is not ``data_dim``.
+        """
+        _check_last_dim("x", x, self.data_dim, "data_dim")
+        mu, logvar = self.encoder_head(self.encoder(x)).chunk(2, dim=-1)  # (B, L), (B, L)
+        return mu, logvar
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        r"""Logits of :math:`p_\theta(x \mid z)`, one Bernoulli per pixel.
+
+        Shape:
+            - z: :math:`(*, L)`, e.g. ``(B, L)`` or ``(K, B, L)``.
+            - Output: :math:`(*, D)`.
+
+        Raises:
+            TypeError: If ``z`` is not a floating-point tensor.
+            ValueError: If the last dim of ``z`` is not ``latent_dim``.
+        """
+        _check_last_dim("z", z, self.latent_dim, "latent_dim")
+        return self.decoder(z)
+
+    def forward(
+        self, x: torch.Tensor, n_samples: int | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        r"""Encode, draw :math:`z = \mu + \sigma \odot \varepsilon`, decode.
+
+        Args:
+            x: Images, flattened, in [0, 1].
+            n_samples: If given, ``K`` samples of :math:`z` per image.
+
+        Shape:
+            - x: :math:`(B, D)`.
+            - Output: ``logits`` :math:`(B, D)` (or :math:`(K, B, D)`), ``mu`` and ``logvar``
+              :math:`(B, L)`.
+
+        Returns:
+            ``(logits, mu, logvar)``, ready for :func:`vae_tutorial.losses.elbo`.
+        """
+        mu, logvar = self.encode(x)
+        z = reparameterize(mu, logvar, n_samples=n_samples)
+        return self.decode(z), mu, logvar
+
+    def log_weights(
+        self, x: torch.Tensor, n_samples: int, *, generator: torch.Generator | None = None
+    ) -> torch.Tensor:
+        r"""Log importance weights with the encoder as proposal.
+
+        .. math::
+            \log w_k = \log p_\theta(x \mid z_k) + \log p(z_k) - \log q_\phi(z_k \mid x),
+            \qquad z_k \sim q_\phi(z \mid x)
+
+        Args:
+            x: Images in [0, 1].
+            n_samples: K, samples per image.
+            generator: Optional ``torch.Generator`` for the noise.
+
+        Shape:
+            - x: :math:`(B, D)`.
+            - Output: :math:`(K, B)`.
+
+        Returns:
+            :math:`\log w` in nats; their mean is the ELBO estimate
+            (:func:`~vae_tutorial.losses.elbo_mc`), their log-mean-exp the IWAE bound
+            (:func:`~vae_tutorial.losses.iwae_bound`).
+
+        References:
+            Burda, Grosse & Salakhutdinov (2016), eq. 8.
+        """
+        mu, logvar = self.encode(x)
+        z = reparameterize(mu, logvar, n_samples=n_samples, generator=generator)  # (K, B, L)
+        logits = self.decode(z)  # (K, B, D)
+        # \log w = \log p(x|z) + \log p(z) - \log q(z|x)
+        return (
+            losses.log_bernoulli(x, logits)
+            + losses.log_standard_normal(z)
+            - losses.log_normal_diag(z, mu, logvar)
+        )
+
+    @torch.no_grad()
+    def sample(self, n: int, *, generator: torch.Generator | None = None) -> torch.Tensor:
+        r"""Pixel probabilities :math:`\operatorname{sigmoid}(\text{logits})` of ``n`` draws from the prior.
+
+        Shape:
+            - Output: :math:`(n, D)`, values in (0, 1).
+        """
+        check_positive_int("n", n)
+        p = next(self.parameters())
+        z = torch.randn(n, self.latent_dim, generator=generator, dtype=p.dtype, device=p.device)
+        return torch.sigmoid(self.decode(z))
+
+
+class LinearGaussian(nn.Module):
+    r"""The linear-Gaussian latent variable model (probabilistic PCA), solvable in closed form.
+
+    .. math::
+        z \sim \mathcal{N}(0, I_L), \qquad x \mid z \sim \mathcal{N}(Wz + b, \sigma^2 I_D)
+
+    so that (Tipping & Bishop 1999; Bishop 2006, eqs. 12.33-12.42)
+
+    .. math::
+        p(x) = \mathcal{N}(x; b, WW^\top + \sigma^2 I_D), \qquad
+        p(z \mid x) = \mathcal{N}\big(\Sigma W^\top (x - b)/\sigma^2,\ \Sigma\big),
+        \quad \Sigma = (I_L + W^\top W/\sigma^2)^{-1}.
+
+    The parameters are ``nn.Parameter`` so that :math:`\theta = (W, b, \log\sigma)` can be learned
+    (variational EM). Computations run in the parameters' dtype; float64 (the default of
+    :meth:`random`) keeps the book's identities accurate to 1e-10.
+
+    Args:
+        weight: :math:`W`, shape ``(D, L)``.
+        bias: :math:`b`, shape ``(D,)``.
+        noise_std: :math:`\sigma > 0`.
+
+    Introduced in the chapter "Latent variable models and Bayes' rule".
+    """
+
+    def __init__(self, weight: torch.Tensor, bias: torch.Tensor, noise_std: float) -> None:
+        super().__init__()
+        check_tensor("weight", weight, min_dim=2)
+        check_tensor("bias", bias, min_dim=1)
+        if weight.dim() != 2 or bias.shape != weight.shape[:1]:
+            raise ValueError(
+                f"weight must be (D, L) and bias (D,); got weight {shape_str(weight.shape)} "
+                f"and bias {shape_str(bias.shape)}"
+            )
+        if not (isinstance(noise_std, (int, float)) and noise_std > 0):
+            raise ValueError(f"noise_std must be a positive number; got {noise_std!r}")
+        self.weight = nn.Parameter(weight.clone())
+        self.bias = nn.Parameter(bias.clone())
+        self.log_noise_std = nn.Parameter(torch.tensor(math.log(noise_std), dtype=weight.dtype))
+
+    @classmethod
+    def random(
+        cls,
+        data_dim: int = 2,
+        latent_dim: int = 1,
+        noise_std: float = 0.5,
+        *,
+        seed: int = 0,
+        dtype: torch.dtype = torch.float64,
+    ) -> "LinearGaussian":
+        """A model with :math:`W` and :math:`b` drawn from a standard normal under ``seed``."""
+        check_positive_int("data_dim", data_dim)
+        check_positive_int("latent_dim", latent_dim)
+        g = torch.Generator().manual_seed(seed)
+        weight = torch.randn(data_dim, latent_dim, generator=g, dtype=dtype)
+        bias = torch.randn(data_dim, generator=g, dtype=dtype)
+        return cls(weight, bias, noise_std)
+
+    @property
+    def data_dim(self) -> int:
+        """D."""
+        return self.weight.shape[0]
+
+    @property
+    def latent_dim(self) -> int:
+        """L."""
+        return self.weight.shape[1]
+
+    @property
+    def noise_var(self) -> torch.Tensor:
+        r""":math:`\sigma^2`."""
+        return torch.exp(2.0 * self.log_noise_std)
+
+    def evidence_distribution(self) -> torch.distributions.MultivariateNormal:
+        r"""The exact marginal :math:`p(x) = \mathcal{N}(b, WW^\top + \sigma^2 I)`."""
+        eye = torch.eye(self.data_dim, dtype=self.weight.dtype, device=self.weight.device)
+        # C = W W^T + \sigma^2 I
+        cov = self.weight @ self.weight.T + self.noise_var * eye
+        return torch.distributions.MultivariateNormal(self.bias, covariance_matrix=cov)
+
+    def log_evidence(self, x: torch.Tensor) -> torch.Tensor:
+        r"""Exact :math:`\log p(x)` in nats per example.
+
+        Shape:
+            - x: :math:`(*, D)`.
+            - Output: :math:`(*)`.
+        """
+        _check_last_dim("x", x, self.data_dim, "D")
+        return self.evidence_distribution().log_prob(x)
+
+    def posterior(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        r"""Exact posterior :math:`p(z \mid x) = \mathcal{N}(m, \Sigma)`.
+
+        Shape:
+            - x: :math:`(*, D)`.
+            - Output: mean :math:`(*, L)` and covariance :math:`(L, L)` (the same for every x).
+
+        Returns:
+            ``(mean, cov)``. The covariance is full in general; it is diagonal when the columns of
+            :math:`W` are orthogonal.
+        """
+        _check_last_dim("x", x, self.data_dim, "D")
+        eye = torch.eye(self.latent_dim, dtype=self.weight.dtype, device=self.weight.device)
+        # \Sigma = (I + W^T W / \sigma^2)^{-1}
+        cov = torch.linalg.inv(eye + self.weight.T @ self.weight / self.noise_var)
+        # m = \Sigma W^T (x - b) / \sigma^2
+        mean = (x - self.bias) @ self.weight @ cov.T / self.noise_var
+        return mean, cov
+
+    def log_likelihood(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        r""":math:`\log p(x \mid z) = \log \mathcal{N}(x; Wz + b, \sigma^2 I)`.
+
+        Shape:
+            - x: :math:`(*, D)`; z: :math:`(*, L)`, broadcastable batch dims, e.g. ``(K, B, L)``
+              against ``(B, D)``.
+            - Output: the broadcast batch shape.
+        """
+        _check_last_dim("x", x, self.data_dim, "D")
+        _check_last_dim("z", z, self.latent_dim, "L")
+        mean = z @ self.weight.T + self.bias
+        logvar = (2.0 * self.log_noise_std).expand(mean.shape)
+        return losses.log_normal_diag(x, mean, logvar)
+
+    def log_joint(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        r""":math:`\log p(x, z) = \log p(x \mid z) + \log p(z)` in nats.
+
+        Shape: as :meth:`log_likelihood`.
+        """
+        # \log p(x, z) = \log p(x|z) + \log p(z)
+        return self.log_likelihood(x, z) + losses.log_standard_normal(z)
+
+    @torch.no_grad()
+    def sample(
+        self, n: int, *, generator: torch.Generator | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Draw ``n`` pairs ``(x, z)`` from the joint; shapes ``(n, D)`` and ``(n, L)``."""
+        check_positive_int("n", n)
+        kw = dict(dtype=self.weight.dtype, device=self.weight.device, generator=generator)
+        z = torch.randn(n, self.latent_dim, **kw)
+        x = z @ self.weight.T + self.bias + self.noise_var.sqrt() * torch.randn(n, self.data_dim, **kw)
+        return x, z

@@ -1,0 +1,238 @@
+r"""Training a VAE: seeded, in-memory batches, a tqdm progress bar, history and a best checkpoint.
+
+Introduced in the chapter "A VAE on real digits".
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from tqdm.auto import tqdm
+
+from vae_tutorial import losses
+from vae_tutorial._checks import check_positive_int, check_real, check_tensor, shape_str, validation
+from vae_tutorial.models import VAE
+
+__all__ = ["History", "TrainingDivergedError", "evaluate", "seed_everything", "train"]
+
+_OBJECTIVES = ("elbo", "iwae")
+
+
+class TrainingDivergedError(RuntimeError):
+    """Raised when the loss becomes non-finite; the model is restored to its best state first."""
+
+
+@dataclass
+class History:
+    """What happened in a training run, in nats per example.
+
+    Attributes:
+        epoch: Epoch numbers 1, 2, ...
+        train_elbo: Mean training objective per epoch (the ELBO, or the IWAE bound with
+            ``objective="iwae"``) over the epoch's batches.
+        test_elbo: ELBO on the test set after each epoch (``nan`` when no test set was given).
+        best_epoch: Epoch with the highest test ELBO (or training objective without a test set).
+        seconds: Wall-clock seconds per epoch.
+        checkpoint_path: Where the best model was saved, if a path was given.
+    """
+
+    epoch: list[int] = field(default_factory=list)
+    train_elbo: list[float] = field(default_factory=list)
+    test_elbo: list[float] = field(default_factory=list)
+    best_epoch: int = 0
+    seconds: list[float] = field(default_factory=list)
+    checkpoint_path: Path | None = None
+
+
+def seed_everything(seed: int) -> torch.Generator:
+    """Seed Python's, NumPy's and torch's generators; return a torch generator seeded with ``seed``."""
+    import random
+
+    import numpy as np
+
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    return torch.Generator().manual_seed(seed)
+
+
+@torch.no_grad()
+def evaluate(
+    model: VAE, x: torch.Tensor, *, batch_size: int = 1000, seed: int = 0, beta: float = 1.0
+) -> float:
+    r"""Single-sample ELBO of ``model`` on ``x``, averaged over examples, in nats per example.
+
+    Args:
+        model: A :class:`~vae_tutorial.models.VAE`.
+        x: Images in [0, 1], shape ``(N, D)``.
+        batch_size: Examples per forward pass.
+        seed: Seed of the posterior samples, so repeated evaluations agree.
+        beta: KL weight (1 for the ELBO).
+
+    Returns:
+        :math:`\frac1N \sum_i \mathcal{L}(x_i)` in nats per example.
+    """
+    was_training = model.training
+    model.eval()
+    device = next(model.parameters()).device
+    g = torch.Generator(device=device).manual_seed(seed)
+    total = 0.0
+    for start in range(0, x.shape[0], batch_size):
+        xb = x[start : start + batch_size].to(device)
+        mu, logvar = model.encode(xb)
+        z = mu + torch.exp(0.5 * logvar) * torch.randn(mu.shape, generator=g, device=device)
+        total += float(losses.elbo(xb, model.decode(z), mu, logvar, beta=beta, reduction="sum"))
+    model.train(was_training)
+    return total / x.shape[0]
+
+
+def _objective(model: VAE, xb: torch.Tensor, objective: str, k: int, beta: float) -> torch.Tensor:
+    if objective == "elbo":
+        logits, mu, logvar = model(xb, n_samples=k if k > 1 else None)
+        return losses.elbo(xb, logits, mu, logvar, beta=beta)
+    # IWAE: L_K = E[\log (1/K) \sum_k w_k]   (Burda et al. 2016, eq. 8)
+    return losses.iwae_bound(model.log_weights(xb, k))
+
+
+def train(
+    model: VAE,
+    x_train: torch.Tensor,
+    x_test: torch.Tensor | None = None,
+    *,
+    epochs: int = 10,
+    batch_size: int = 128,
+    lr: float = 1e-3,
+    beta: float = 1.0,
+    objective: str = "elbo",
+    k: int = 1,
+    dynamic_binarization: bool = True,
+    seed: int = 0,
+    checkpoint_path: str | os.PathLike[str] | None = None,
+    progress: bool = True,
+    validate: bool = False,
+) -> History:
+    r"""Fit ``model`` by maximizing the ELBO (or the IWAE bound) with Adam.
+
+    Each epoch permutes the training set in memory and slices batches from it (no ``DataLoader``,
+    no per-item Python work). With ``dynamic_binarization`` every batch is re-binarized,
+    :math:`\tilde x \sim \mathrm{Bernoulli}(x)`, a cheap regularizer; the test set is then
+    binarized once under ``seed``. After each epoch the test ELBO is measured and, if it is the
+    best so far, the model is kept in memory and saved to ``checkpoint_path``. If the loss becomes
+    non-finite, the model is restored to that best state and :class:`TrainingDivergedError` is
+    raised; the checkpoint on disk is the last good one.
+
+    Args:
+        model: The VAE to train, in place.
+        x_train: Training images in [0, 1], ``(N, D)``.
+        x_test: Optional test images in [0, 1], ``(M, D)``.
+        epochs: Passes over the training set.
+        batch_size: Examples per step (B).
+        lr: Adam learning rate.
+        beta: KL weight (``objective="elbo"`` only); 1 gives the ELBO.
+        objective: ``"elbo"`` (Kingma & Welling 2014) or ``"iwae"`` (Burda et al. 2016).
+        k: Samples per example (K): averaged in the ELBO, importance-weighted in the IWAE bound.
+        dynamic_binarization: Re-sample binary pixels from the grey values every batch.
+        seed: Seed of initialization-independent randomness: permutations, noise, binarization.
+        checkpoint_path: File to save the best ``state_dict`` to (``torch.save``).
+        progress: Show a tqdm progress bar.
+        validate: Keep the per-call input checks of :mod:`vae_tutorial.losses` on during
+            training (off by default for speed; the inputs are checked once up front).
+
+    Returns:
+        A :class:`History`; the model ends in its best state (highest test ELBO).
+
+    Raises:
+        TypeError: If the data are not floating-point tensors.
+        ValueError: If arguments are out of range or the data do not match ``model.data_dim``.
+        TrainingDivergedError: If the loss becomes non-finite.
+
+    Introduced in the chapter "A VAE on real digits".
+    """
+    check_tensor("x_train", x_train, min_dim=2)
+    if x_train.shape[1] != model.data_dim:
+        raise ValueError(
+            f"x_train must have shape (N, {model.data_dim}) to match model.data_dim; "
+            f"got {shape_str(x_train.shape)}"
+        )
+    if x_test is not None:
+        check_tensor("x_test", x_test, min_dim=2)
+        if x_test.shape[1:] != x_train.shape[1:]:
+            raise ValueError(
+                f"x_test must have shape (M, {x_train.shape[1]}); got {shape_str(x_test.shape)}"
+            )
+    for name, value in (("epochs", epochs), ("batch_size", batch_size), ("k", k)):
+        check_positive_int(name, value)
+    check_real("lr", lr, minimum=0.0)
+    check_real("beta", beta, minimum=0.0)
+    if objective not in _OBJECTIVES:
+        raise ValueError(f"objective must be 'elbo' or 'iwae'; got {objective!r}")
+    for name, x in (("x_train", x_train), ("x_test", x_test)):
+        if x is not None and bool(((x < 0) | (x > 1)).any()):
+            raise ValueError(f"{name} must lie in [0, 1]")
+
+    device = next(model.parameters()).device
+    g = seed_everything(seed)
+    x_train = x_train.to(device)
+    if x_test is not None and dynamic_binarization:
+        x_test = torch.bernoulli(x_test, generator=torch.Generator().manual_seed(seed))
+    opt = torch.optim.Adam(model.parameters(), lr=lr, foreach=True)
+    history = History(checkpoint_path=Path(checkpoint_path) if checkpoint_path else None)
+    best_score, best_state = -math.inf, copy.deepcopy(model.state_dict())
+    n = x_train.shape[0]
+    steps = math.ceil(n / batch_size)
+    bar = tqdm(total=epochs * steps, disable=not progress, desc="training", unit="step")
+
+    model.train()
+    with validation(validate):
+        for epoch in range(1, epochs + 1):
+            start = time.perf_counter()
+            perm = torch.randperm(n, generator=g).to(device)
+            total = torch.zeros((), device=device)
+            for i in range(steps):
+                xb = x_train[perm[i * batch_size : (i + 1) * batch_size]]  # (B, D)
+                if dynamic_binarization:
+                    xb = torch.bernoulli(xb, generator=g)
+                bound = _objective(model, xb, objective, k, beta)
+                if not torch.isfinite(bound):
+                    model.load_state_dict(best_state)
+                    bar.close()
+                    raise TrainingDivergedError(
+                        f"non-finite {objective} ({float(bound)}) at epoch {epoch}, step {i + 1}; "
+                        f"model restored to epoch {history.best_epoch}"
+                        + (f", checkpoint kept at {history.checkpoint_path}" if history.checkpoint_path else "")
+                    )
+                opt.zero_grad(set_to_none=True)
+                (-bound).backward()
+                opt.step()
+                total += bound.detach() * xb.shape[0]
+                bar.update()
+            train_score = float(total) / n
+            test_score = evaluate(model, x_test, seed=seed, beta=beta) if x_test is not None else math.nan
+            history.epoch.append(epoch)
+            history.train_elbo.append(train_score)
+            history.test_elbo.append(test_score)
+            history.seconds.append(time.perf_counter() - start)
+            score = test_score if x_test is not None else train_score
+            bar.set_postfix(train=f"{train_score:.2f}", test=f"{test_score:.2f}")
+            if score > best_score:
+                best_score, history.best_epoch = score, epoch
+                best_state = copy.deepcopy(model.state_dict())
+                if history.checkpoint_path is not None:
+                    _save_atomic(best_state, history.checkpoint_path)
+    bar.close()
+    model.load_state_dict(best_state)
+    return history
+
+
+def _save_atomic(state: dict, path: Path) -> None:
+    """Write to a temporary file and rename, so a crash never leaves a half-written checkpoint."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    torch.save(state, tmp)
+    os.replace(tmp, path)
