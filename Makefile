@@ -1,0 +1,42 @@
+# Two commands do everything on a fresh machine with Python 3.10+:
+#   make book   build the rendered book into _build/html (creates .venv first)
+#   make test   run every test: unit tests, notebooks under nbval, browser checks
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: book test env clean clean-cache execute
+
+env: $(STAMP)
+
+# torch first: on machines that carry a CPU wheel on disk, pip takes it from there;
+# requirements.txt keeps the range open (torch>=2.4) so that wheel satisfies it.
+$(STAMP): requirements.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet "torch==2.13.0" || $(BIN)/python -m pip install --quiet "torch>=2.4"
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
+	touch $(STAMP)
+
+book: $(STAMP)
+	$(BIN)/jupyter-book build . -W -n --keep-going
+
+# Unit tests (tests/) and every chapter notebook under nbval, which re-runs it and compares its
+# outputs with the saved ones (tests/nbval_sanitize.cfg masks addresses, timings, progress bars).
+test: $(STAMP)
+	$(BIN)/python -m pytest tests book --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg; \
+	rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; exit 1; fi; exit $$rc
+
+clean:
+	rm -rf _build
+
+clean-cache:
+	rm -rf _build .jupyter_cache
+
+# Re-execute one chapter in place so its saved outputs (compared by nbval) are current:
+#   make execute NB=book/07_vae_on_digits.ipynb
+execute: $(STAMP)
+	$(BIN)/jupyter nbconvert --to notebook --execute --inplace --ExecutePreprocessor.timeout=600 $(NB)
