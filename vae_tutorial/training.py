@@ -92,6 +92,22 @@ def evaluate(
     return total / x.shape[0]
 
 
+# Steps between two checks that the training loss is finite (each check is a host-device sync).
+_FINITE_CHECK_EVERY = 32
+
+
+def _adam(params: list[torch.nn.Parameter], lr: float) -> torch.optim.Adam:
+    """Adam with the fused kernel (one pass over each parameter), else the foreach one.
+
+    The fused CPU kernel (torch >= 2.4) is several times faster than the per-parameter loop and
+    the foreach kernels on the book's model (see benchmarks/train_throughput.py).
+    """
+    try:
+        return torch.optim.Adam(params, lr=lr, fused=True)
+    except (RuntimeError, ValueError, TypeError):  # older torch or an unsupported device
+        return torch.optim.Adam(params, lr=lr, foreach=True)
+
+
 def _objective(model: VAE, xb: torch.Tensor, objective: str, k: int, beta: float) -> torch.Tensor:
     if objective == "elbo":
         logits, mu, logvar = model(xb, n_samples=k if k > 1 else None)
@@ -125,7 +141,9 @@ def train(
     binarized once under ``seed``. After each epoch the test ELBO is measured and, if it is the
     best so far, the model is kept in memory and saved to ``checkpoint_path``. If the loss becomes
     non-finite, the model is restored to that best state and :class:`TrainingDivergedError` is
-    raised; the checkpoint on disk is the last good one.
+    raised; the checkpoint on disk is the last good one. (Finiteness is checked every 32 steps
+    and at the end of each epoch, every step with ``validate=True``; the error names the first
+    non-finite step.) Adam uses torch's fused kernel where available.
 
     Args:
         model: The VAE to train, in place.
@@ -181,37 +199,48 @@ def train(
     x_train = x_train.to(device)
     if x_test is not None and dynamic_binarization:
         x_test = torch.bernoulli(x_test, generator=torch.Generator().manual_seed(seed))
-    opt = torch.optim.Adam(model.parameters(), lr=lr, foreach=True)
+    opt = _adam(list(model.parameters()), lr)
     history = History(checkpoint_path=Path(checkpoint_path) if checkpoint_path else None)
     best_score, best_state = -math.inf, copy.deepcopy(model.state_dict())
     n = x_train.shape[0]
     steps = math.ceil(n / batch_size)
     bar = tqdm(total=epochs * steps, disable=not progress, desc="training", unit="step")
 
+    check_every = 1 if validate else _FINITE_CHECK_EVERY
     model.train()
     with validation(validate):
         for epoch in range(1, epochs + 1):
             start = time.perf_counter()
             perm = torch.randperm(n, generator=g).to(device)
             total = torch.zeros((), device=device)
+            pending: list[torch.Tensor] = []  # bounds of the steps since the last finiteness check
             for i in range(steps):
                 xb = x_train[perm[i * batch_size : (i + 1) * batch_size]]  # (B, D)
                 if dynamic_binarization:
                     xb = torch.bernoulli(xb, generator=g)
                 bound = _objective(model, xb, objective, k, beta)
-                if not torch.isfinite(bound):
-                    model.load_state_dict(best_state)
-                    bar.close()
-                    raise TrainingDivergedError(
-                        f"non-finite {objective} ({float(bound)}) at epoch {epoch}, step {i + 1}; "
-                        f"model restored to epoch {history.best_epoch}"
-                        + (f", checkpoint kept at {history.checkpoint_path}" if history.checkpoint_path else "")
-                    )
                 opt.zero_grad(set_to_none=True)
                 (-bound).backward()
                 opt.step()
-                total += bound.detach() * xb.shape[0]
+                pending.append(bound.detach())
+                total += pending[-1] * xb.shape[0]
                 bar.update()
+                # Reading a value back forces a host-device sync, so finiteness is checked every
+                # few steps (every step with validate=True) and always before the epoch's end:
+                # a non-finite bound makes `total` non-finite, and the model is restored anyway.
+                if len(pending) == check_every or i == steps - 1:
+                    if not bool(torch.isfinite(total)):
+                        first = i + 1 - len(pending)
+                        bad = (~torch.isfinite(torch.stack(pending))).nonzero()
+                        j = int(bad[0]) if bad.numel() else len(pending) - 1
+                        model.load_state_dict(best_state)
+                        bar.close()
+                        raise TrainingDivergedError(
+                            f"non-finite {objective} ({float(pending[j])}) at epoch {epoch}, "
+                            f"step {first + j + 1}; model restored to epoch {history.best_epoch}"
+                            + (f", checkpoint kept at {history.checkpoint_path}" if history.checkpoint_path else "")
+                        )
+                    pending.clear()
             train_score = float(total) / n
             test_score = evaluate(model, x_test, seed=seed, beta=beta) if x_test is not None else math.nan
             history.epoch.append(epoch)
