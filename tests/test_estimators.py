@@ -1,0 +1,209 @@
+"""Tests for vae_tutorial.estimators against the exact linear-Gaussian evidence.
+
+Monte Carlo checks use fixed seeds and a 4-standard-error tolerance (false-failure rate about
+6e-5 per check for a Gaussian estimate; the seeds are fixed, so the tests are deterministic).
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from vae_tutorial import estimators, losses
+from vae_tutorial.models import VAE, LinearGaussian
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    # tiny tensors: one thread avoids OpenMP overhead on a busy machine
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+@pytest.fixture
+def lg() -> tuple[LinearGaussian, torch.Tensor]:
+    model = LinearGaussian.random(data_dim=3, latent_dim=2, noise_std=0.7, seed=0)
+    with torch.no_grad():
+        x, _ = model.sample(4, generator=torch.Generator().manual_seed(1))
+    return model, x
+
+
+@pytest.fixture
+def vae() -> tuple[VAE, torch.Tensor]:
+    torch.manual_seed(0)
+    model = VAE(data_dim=16, hidden_dim=8, latent_dim=3)
+    x = torch.bernoulli(torch.full((5, 16), 0.3), generator=torch.Generator().manual_seed(2))
+    return model, x
+
+
+def _within_4_se(est: estimators.EvidenceEstimate, exact: torch.Tensor) -> None:
+    p_hat, se, p = est.evidence, est.log_standard_error.exp(), exact.exp()
+    z = ((p_hat - p) / se).abs()
+    assert bool((z < 4).all()), (
+        f"n={est.log_weights.shape[0]}: estimate {p_hat.tolist()}, se {se.tolist()}, exact {p.tolist()}"
+    )
+
+
+@torch.no_grad()
+def test_naive_monte_carlo_unbiased_within_4_se(lg):
+    model, x = lg
+    est = estimators.naive_monte_carlo(model, x, 20000, generator=torch.Generator().manual_seed(3))
+    assert est.log_weights.shape == (20000, 4)
+    _within_4_se(est, model.log_evidence(x))
+
+
+@torch.no_grad()
+def test_importance_sampling_unbiased_within_4_se(lg):
+    model, x = lg
+    mean, cov = model.posterior(x)
+    # a deliberately imperfect proposal: the posterior mean shifted, the variance inflated
+    mu, logvar = mean + 0.3, (2.0 * cov.diagonal()).log().expand_as(mean)
+    est = estimators.importance_sampling(model, x, mu, logvar, 5000, generator=torch.Generator().manual_seed(4))
+    _within_4_se(est, model.log_evidence(x))
+
+
+@torch.no_grad()
+def test_exact_posterior_proposal_has_zero_variance():
+    # with orthogonal columns of W the posterior covariance is diagonal, so q = p(z|x) exactly
+    w = torch.tensor([[2.0, 0.0], [0.0, 1.0], [0.0, 0.0]], dtype=torch.float64)
+    model = LinearGaussian(w, torch.zeros(3, dtype=torch.float64), 0.5)
+    x = torch.tensor([[1.0, -0.5, 0.2]], dtype=torch.float64)
+    mean, cov = model.posterior(x)
+    est = estimators.importance_sampling(model, x, mean, cov.diagonal().log().unsqueeze(0), 50)
+    torch.testing.assert_close(est.log_weights, model.log_evidence(x).expand(50, 1))
+    torch.testing.assert_close(est.ess, torch.tensor([50.0], dtype=torch.float64))
+
+
+def test_log_mean_exp_and_ess_against_direct_formulas():
+    lw = torch.randn(7, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    w = lw.exp()
+    torch.testing.assert_close(estimators.log_mean_exp(lw), w.mean(0).log())
+    torch.testing.assert_close(estimators.effective_sample_size(lw), w.sum(0) ** 2 / (w**2).sum(0))
+    torch.testing.assert_close(estimators.log_standard_error(lw), (w.std(0) / math.sqrt(7)).log())
+    # no underflow far in the tail, where exp(lw) is 0 in float64
+    far = lw - 2000.0
+    torch.testing.assert_close(estimators.log_mean_exp(far), w.mean(0).log() - 2000.0)
+    torch.testing.assert_close(estimators.effective_sample_size(far), w.sum(0) ** 2 / (w**2).sum(0))
+
+
+def test_ess_extremes():
+    equal = torch.zeros(10, 2)
+    torch.testing.assert_close(estimators.effective_sample_size(equal), torch.full((2,), 10.0))
+    one = torch.tensor([0.0] + [-1e4] * 9).unsqueeze(1)
+    torch.testing.assert_close(estimators.effective_sample_size(one), torch.ones(1))
+
+
+@torch.no_grad()
+def test_iwae_bound_monotone_in_k_and_reaches_log_evidence(lg):
+    """E[L_K] rises with K, equals the ELBO at K = 1 and approaches log p(x) (Burda et al., thm 1)."""
+    model, x = lg
+    mean, cov = model.posterior(x)
+    mu, logvar = mean + 0.2, (1.5 * cov.diagonal()).log().expand_as(mean)
+    g = torch.Generator().manual_seed(5)
+    exact = model.log_evidence(x)
+    means = []
+    for k in (1, 4, 16, 256):
+        reps = max(64_000 // k, 500)  # independent bounds to average
+        lw = estimators.importance_sampling(
+            model, x.expand(reps, *x.shape), mu.expand(reps, *mu.shape),
+            logvar.expand(reps, *logvar.shape), k, generator=g,
+        ).log_weights  # (K, R, B)
+        bound = losses.iwae_bound(lw, reduction="none")  # (R, B)
+        means.append((bound.mean(0), bound.std(0) / math.sqrt(reps)))
+        if k == 1:
+            # L_1 is the single-sample ELBO estimate: same numbers as elbo_mc
+            torch.testing.assert_close(bound, losses.elbo_mc(lw, reduction="none"))
+    for (m1, s1), (m2, s2) in zip(means, means[1:]):
+        assert bool((m2 > m1 - 4 * torch.sqrt(s1**2 + s2**2)).all()), (m1, m2)
+    assert bool((means[-1][0] <= exact + 4 * means[-1][1]).all())
+    assert bool((means[0][0] < exact - 0.05).all())  # a visible gap at K = 1
+    assert bool(((exact - means[-1][0]) < 0.02).all()), (exact, means[-1][0])
+
+
+@torch.no_grad()
+def test_iwae_k1_expectation_is_analytic_elbo(lg):
+    """At K = 1 the bound's expectation is the ELBO, in closed form on the linear-Gaussian model."""
+    model, x = lg
+    mu = torch.zeros(4, 2, dtype=torch.float64) + 0.2
+    logvar = torch.full((4, 2), -0.5, dtype=torch.float64)
+    w, b, s2 = model.weight, model.bias, model.noise_var
+    resid = x - mu @ w.T - b
+    # E_q[log p(x|z)] = -D/2 log(2 pi s2) - (|x - W mu - b|^2 + tr(W diag(v) W^T)) / (2 s2)
+    trace = (logvar.exp() * (w**2).sum(0)).sum(-1)  # tr(W diag(v) W^T)
+    rec = -0.5 * 3 * torch.log(2 * math.pi * s2) - ((resid**2).sum(-1) + trace) / (2 * s2)
+    elbo = rec - losses.kl_normal_std_normal(mu, logvar, reduction="none")
+    n = 40000
+    lw = estimators.importance_sampling(model, x, mu, logvar, n, generator=torch.Generator().manual_seed(6)).log_weights
+    est, se = lw.mean(0), lw.std(0) / math.sqrt(n)
+    assert bool(((est - elbo).abs() < 4 * se).all()), (n, est, se, elbo)
+
+
+def test_log_likelihood_same_for_any_chunk_size(vae):
+    model, x = vae
+    k = 50
+    ref = estimators.log_likelihood(model, x, k, chunk_size=k, seed=7)
+    for chunk in (1, 7, k, 1000):
+        torch.testing.assert_close(estimators.log_likelihood(model, x, k, chunk_size=chunk, seed=7), ref)
+    assert ref.shape == (5,)
+    # a different seed gives different noise
+    assert not torch.equal(estimators.log_likelihood(model, x, k, chunk_size=k, seed=8), ref)
+
+
+def test_log_likelihood_matches_vae_log_weights_and_iwae_bound(vae):
+    """Same noise stream as VAE.log_weights at k = 1; the IWAE bound of those weights at any k."""
+    model, x = vae
+    with torch.no_grad():
+        lw = model.log_weights(x, 1, generator=torch.Generator().manual_seed(9))
+    torch.testing.assert_close(estimators.log_likelihood(model, x, 1, seed=9), losses.iwae_bound(lw, reduction="none"))
+
+
+def test_log_likelihood_is_log_p_not_negative_and_above_elbo(vae):
+    model, x = vae
+    ll = estimators.log_likelihood(model, x, 2000, chunk_size=500, seed=0)
+    assert bool((ll < 0).all())  # a log-probability of binary data, not its negative
+    with torch.no_grad():
+        elbo = losses.elbo_mc(model.log_weights(x, 2000, generator=torch.Generator().manual_seed(1)), reduction="none")
+    assert bool((ll > elbo).all()), (ll, elbo)
+
+
+def test_log_likelihood_memory_bounded_by_chunk_size(vae, monkeypatch):
+    model, x = vae
+    seen = []
+    decode = model.decode
+
+    def spy(z):
+        seen.append(z.shape[0])
+        return decode(z)
+
+    monkeypatch.setattr(model, "decode", spy)
+    estimators.log_likelihood(model, x, 10_000, chunk_size=64, seed=0)
+    assert max(seen) <= 64 and sum(seen) == 10_000
+
+
+def test_log_likelihood_keeps_training_mode_and_device(vae):
+    model, x = vae
+    model.train()
+    out = estimators.log_likelihood(model, x, 10, seed=0)
+    assert model.training and out.device == next(model.parameters()).device
+    assert not out.requires_grad
+
+
+def test_errors_name_the_argument(vae, lg):
+    model, x = vae
+    with pytest.raises(ValueError, match="k must be >= 1"):
+        estimators.log_likelihood(model, x, 0)
+    with pytest.raises(TypeError, match="chunk_size must be an int"):
+        estimators.log_likelihood(model, x, 10, chunk_size=2.5)
+    with pytest.raises(ValueError, match=r"x must have shape \(B, 16\)"):
+        estimators.log_likelihood(model, x[:, :5])
+    with pytest.raises(TypeError, match="model must have encode"):
+        estimators.log_likelihood(torch.nn.Linear(2, 2), x)
+    lgm, xl = lg
+    with pytest.raises(ValueError, match="eps must have shape"):
+        estimators.naive_monte_carlo(lgm, xl, 3, eps=torch.zeros(2, 4, 2, dtype=torch.float64))
+    with pytest.raises(ValueError, match="at least 2 samples"):
+        estimators.log_standard_error(torch.zeros(1, 3))

@@ -1,0 +1,432 @@
+r"""Monte Carlo estimates of the evidence :math:`p(x)` and of :math:`\log p(x)`.
+
+* :func:`naive_monte_carlo`: :math:`\hat p(x) = \frac1K \sum_k p(x \mid z_k)`, :math:`z_k \sim p(z)`.
+* :func:`importance_sampling`: :math:`\hat p(x) = \frac1K \sum_k p(x, z_k)/q(z_k)`,
+  :math:`z_k \sim q = \mathcal{N}(\mu, \operatorname{diag}\sigma^2)`.
+* :func:`log_mean_exp`, :func:`effective_sample_size`, :func:`log_standard_error`: the weights
+  are handled in log space (``logsumexp``), since :math:`p(x \mid z)` of a 784-pixel image is of
+  the order :math:`e^{-100}` and underflows in float32.
+* :func:`log_likelihood`: the importance-sampled :math:`\log p_\theta(x)` of a VAE with its
+  encoder as proposal (Burda et al. 2016, eq. 8), in bounded memory for any number of samples.
+
+Every model with a method ``log_joint(x, z)`` (e.g. :class:`~vae_tutorial.models.LinearGaussian`)
+works with the first two; a :class:`~vae_tutorial.models.VAE` (``encode``/``decode``) works with
+all of them. Values are in nats per example. Shape letters: K samples (dim 0), B batch, D data,
+L latent.
+
+References:
+    [BGS16] Y. Burda, R. Grosse and R. Salakhutdinov, "Importance Weighted Autoencoders",
+    ICLR 2016.
+    [MRSV20] S. Mohamed, M. Rosca, M. Figurnov and A. Mnih, "Monte Carlo Gradient Estimation in
+    Machine Learning", JMLR 2020.
+
+Introduced in the chapter "Importance sampling"; :func:`log_likelihood` is used again in
+"A VAE on real digits".
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+
+from vae_tutorial import losses
+from vae_tutorial._checks import (
+    check_positive_int,
+    check_same_shape,
+    check_tensor,
+    is_validation_enabled,
+    shape_str,
+    validation,
+)
+from vae_tutorial.sampling import reparameterize
+
+__all__ = [
+    "EvidenceEstimate",
+    "effective_sample_size",
+    "importance_sampling",
+    "log_likelihood",
+    "log_mean_exp",
+    "log_standard_error",
+    "naive_monte_carlo",
+]
+
+
+@dataclass(frozen=True)
+class EvidenceEstimate:
+    r"""A Monte Carlo estimate of :math:`p(x)` from ``K`` log weights per example.
+
+    Attributes:
+        log_weights: :math:`\log w_k` in nats, shape ``(K, *)``.
+        log_evidence: :math:`\log \hat p(x) = \log \frac1K \sum_k w_k`, shape ``(*)``. Its
+            exponential is unbiased for :math:`p(x)`; the log itself is biased low (Jensen), and
+            with the encoder as proposal it is the IWAE bound.
+        log_standard_error: Log of the estimated standard error of :math:`\hat p(x)`,
+            :math:`\log(\hat s_w / \sqrt K)`, shape ``(*)``.
+        ess: Effective sample size :math:`(\sum_k w_k)^2 / \sum_k w_k^2` in [1, K], shape ``(*)``.
+    """
+
+    log_weights: torch.Tensor
+    log_evidence: torch.Tensor
+    log_standard_error: torch.Tensor
+    ess: torch.Tensor
+
+    @property
+    def evidence(self) -> torch.Tensor:
+        r""":math:`\hat p(x)` itself (may underflow to 0 for high-dimensional x)."""
+        return self.log_evidence.exp()
+
+    @property
+    def relative_standard_error(self) -> torch.Tensor:
+        r"""Standard error of :math:`\hat p(x)` divided by :math:`\hat p(x)` (unitless)."""
+        return (self.log_standard_error - self.log_evidence).exp()
+
+
+def log_mean_exp(log_weights: torch.Tensor, dim: int = 0) -> torch.Tensor:
+    r"""The log of the mean of :math:`w = \exp(\log w)`, computed without exponentiating.
+
+    .. math::
+        \log \frac1K \sum_{k=1}^K w_k = \operatorname{logsumexp}_k(\log w_k) - \log K
+
+    Args:
+        log_weights: :math:`\log w_k` along ``dim``.
+        dim: The sample dim (default 0).
+
+    Shape:
+        - log_weights: :math:`(K, *)` with ``dim=0``.
+        - Output: :math:`(*)`.
+
+    Returns:
+        :math:`\log \bar w` in the units of ``log_weights`` (nats).
+
+    Raises:
+        TypeError: If ``log_weights`` is not a floating-point tensor.
+        ValueError: If it has no dims.
+    """
+    if is_validation_enabled():
+        check_tensor("log_weights", log_weights, min_dim=1, finite=False)
+    # \log \bar w = logsumexp_k \log w_k - \log K
+    return torch.logsumexp(log_weights, dim=dim) - math.log(log_weights.shape[dim])
+
+
+def effective_sample_size(log_weights: torch.Tensor, dim: int = 0) -> torch.Tensor:
+    r"""Kish's effective sample size of importance weights given in log space.
+
+    .. math::
+        \mathrm{ESS} = \frac{\big(\sum_k w_k\big)^2}{\sum_k w_k^2}
+        = \exp\big(2 \operatorname{logsumexp}_k \log w_k - \operatorname{logsumexp}_k 2\log w_k\big)
+
+    It is ``K`` when all weights are equal and 1 when one weight carries all the mass (weight
+    degeneracy).
+
+    Args:
+        log_weights: :math:`\log w_k` along ``dim``.
+        dim: The sample dim (default 0).
+
+    Shape:
+        - log_weights: :math:`(K, *)` with ``dim=0``.
+        - Output: :math:`(*)`, values in :math:`[1, K]`.
+
+    Returns:
+        The effective number of samples (unitless).
+
+    Raises:
+        TypeError: If ``log_weights`` is not a floating-point tensor.
+        ValueError: If it has no dims.
+
+    References:
+        Kish (1965); Owen, *Monte Carlo theory, methods and examples* (2013), eq. 9.13.
+
+    Introduced in the chapter "Importance sampling".
+    """
+    if is_validation_enabled():
+        check_tensor("log_weights", log_weights, min_dim=1, finite=False)
+    # ESS = (\sum w)^2 / \sum w^2, in log space
+    return torch.exp(
+        2.0 * torch.logsumexp(log_weights, dim=dim) - torch.logsumexp(2.0 * log_weights, dim=dim)
+    )
+
+
+def log_standard_error(log_weights: torch.Tensor, dim: int = 0) -> torch.Tensor:
+    r"""Log of the standard error of the sample mean :math:`\bar w`, from log weights.
+
+    .. math::
+        \widehat{\mathrm{se}}(\bar w) = \sqrt{\frac{1}{K(K-1)} \sum_k (w_k - \bar w)^2}
+
+    computed after dividing every weight by the largest one, so nothing underflows.
+
+    Args:
+        log_weights: :math:`\log w_k` along ``dim``; needs ``K >= 2``.
+        dim: The sample dim (default 0).
+
+    Shape:
+        - log_weights: :math:`(K, *)` with ``dim=0``.
+        - Output: :math:`(*)`.
+
+    Returns:
+        :math:`\log \widehat{\mathrm{se}}(\bar w)` (``-inf`` if all weights are equal).
+
+    Raises:
+        ValueError: If there are fewer than two samples.
+    """
+    if is_validation_enabled():
+        check_tensor("log_weights", log_weights, min_dim=1, finite=False)
+    k = log_weights.shape[dim]
+    if k < 2:
+        raise ValueError(f"log_weights needs at least 2 samples along dim {dim}; got {k}")
+    m = log_weights.amax(dim=dim, keepdim=True)
+    w = torch.exp(log_weights - m)  # w_k / max_k w_k, in (0, 1]
+    # se(\bar w) = std(w) / \sqrt K, std with K - 1 in the denominator
+    se = w.std(dim=dim, unbiased=True) / math.sqrt(k)
+    return torch.log(se) + m.squeeze(dim)
+
+
+def _estimate(log_weights: torch.Tensor) -> EvidenceEstimate:
+    return EvidenceEstimate(
+        log_weights=log_weights,
+        log_evidence=log_mean_exp(log_weights),
+        log_standard_error=(
+            log_standard_error(log_weights)
+            if log_weights.shape[0] > 1
+            else torch.full_like(log_weights[0], math.nan)
+        ),
+        ess=effective_sample_size(log_weights),
+    )
+
+
+def _log_joint(model: torch.nn.Module, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+    r""":math:`\log p(x, z)` of a model with ``log_joint`` or with ``decode`` (Bernoulli VAE)."""
+    if hasattr(model, "log_joint"):
+        return model.log_joint(x, z)
+    if hasattr(model, "decode"):
+        # \log p(x, z) = \log p(x|z) + \log p(z)
+        return losses.log_bernoulli(x, model.decode(z)) + losses.log_standard_normal(z)
+    raise TypeError(
+        f"model must have a method log_joint(x, z) or decode(z); got {type(model).__name__}"
+    )
+
+
+def _log_likelihood_term(model: torch.nn.Module, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+    r""":math:`\log p(x \mid z)`: ``log_likelihood`` if the model has it, else ``log_joint - log p(z)``."""
+    if hasattr(model, "log_likelihood") and hasattr(model, "log_joint"):
+        return model.log_likelihood(x, z)
+    return _log_joint(model, x, z) - losses.log_standard_normal(z)
+
+
+def _latent_dim(model: torch.nn.Module) -> int:
+    if not hasattr(model, "latent_dim"):
+        raise TypeError(f"model must have a latent_dim attribute; got {type(model).__name__}")
+    return int(model.latent_dim)
+
+
+def _model_tensor(model: torch.nn.Module) -> torch.Tensor:
+    try:
+        return next(model.parameters())
+    except StopIteration as err:
+        raise TypeError(f"model must have parameters; got {type(model).__name__}") from err
+
+
+def naive_monte_carlo(
+    model: torch.nn.Module,
+    x: torch.Tensor,
+    n_samples: int,
+    *,
+    eps: torch.Tensor | None = None,
+    generator: torch.Generator | None = None,
+) -> EvidenceEstimate:
+    r"""Naive Monte Carlo estimate of :math:`p(x)` with samples from the prior.
+
+    .. math::
+        p(x) = \mathbb{E}_{p(z)}\big[p(x \mid z)\big] \approx \frac1K \sum_{k=1}^K p(x \mid z_k),
+        \qquad z_k \sim p(z) = \mathcal{N}(0, I)
+
+    Unbiased for :math:`p(x)`, but almost every prior sample explains ``x`` badly, so a handful of
+    weights carry all the mass and the variance is huge unless ``K`` is astronomically large.
+
+    Args:
+        model: A model with ``log_joint(x, z)`` (or ``decode(z)``) and ``latent_dim``.
+        x: Data points.
+        n_samples: K, prior samples per data point.
+        eps: Standard normal samples to use as :math:`z` (for tests and chapters).
+        generator: Optional ``torch.Generator`` for the samples.
+
+    Shape:
+        - x: :math:`(B, D)`.
+        - eps: :math:`(K, B, L)`.
+        - Output fields: ``log_weights`` :math:`(K, B)`, the others :math:`(B)`.
+
+    Returns:
+        An :class:`EvidenceEstimate`; ``log_weights`` are :math:`\log p(x \mid z_k)` in nats.
+
+    Raises:
+        TypeError: If ``x`` is not a floating-point tensor or the model lacks the methods.
+        ValueError: If shapes do not match or ``n_samples < 1``.
+
+    References:
+        The lecture notes of the chapter's source (001), "first attempt"; Mohamed et al. (2020).
+
+    Introduced in the chapter "Importance sampling".
+    """
+    check_positive_int("n_samples", n_samples)
+    check_tensor("x", x, min_dim=1)
+    latent = _latent_dim(model)
+    shape = (n_samples, *x.shape[:-1], latent)
+    if eps is None:
+        eps = torch.randn(shape, dtype=x.dtype, device=x.device, generator=generator)
+    elif tuple(eps.shape) != shape:
+        raise ValueError(f"eps must have shape {shape_str(shape)}; got {shape_str(eps.shape)}")
+    # \log w_k = \log p(x | z_k), z_k ~ p(z)
+    log_w = _log_likelihood_term(model, x, eps)  # (K, B)
+    return _estimate(log_w)
+
+
+def importance_sampling(
+    model: torch.nn.Module,
+    x: torch.Tensor,
+    mu: torch.Tensor,
+    logvar: torch.Tensor,
+    n_samples: int,
+    *,
+    eps: torch.Tensor | None = None,
+    generator: torch.Generator | None = None,
+) -> EvidenceEstimate:
+    r"""Importance-sampled estimate of :math:`p(x)` with a diagonal Gaussian proposal.
+
+    .. math::
+        p(x) = \mathbb{E}_{q(z)}\Big[\frac{p(x, z)}{q(z)}\Big]
+        \approx \frac1K \sum_{k=1}^K w_k, \qquad
+        w_k = \frac{p(x, z_k)}{q(z_k)}, \quad z_k \sim q = \mathcal{N}(\mu, \operatorname{diag}\sigma^2)
+
+    Unbiased for :math:`p(x)` whenever :math:`q > 0` where :math:`p(x, z) > 0` (a Gaussian always
+    is); the closer :math:`q` is to :math:`p(z \mid x)`, the smaller the variance, which is zero
+    when :math:`q = p(z \mid x)`.
+
+    Args:
+        model: A model with ``log_joint(x, z)`` (or ``decode(z)``).
+        x: Data points.
+        mu: Proposal means, one row per data point.
+        logvar: Proposal log-variances, the shape of ``mu``.
+        n_samples: K, proposal samples per data point.
+        eps: Standard normal noise, :math:`z_k = \mu + \sigma \odot \varepsilon_k`.
+        generator: Optional ``torch.Generator`` for the noise.
+
+    Shape:
+        - x: :math:`(B, D)`; mu, logvar: :math:`(B, L)`; eps: :math:`(K, B, L)`.
+        - Output fields: ``log_weights`` :math:`(K, B)`, the others :math:`(B)`.
+
+    Returns:
+        An :class:`EvidenceEstimate`; ``log_weights`` are
+        :math:`\log p(x, z_k) - \log q(z_k)` in nats and ``log_evidence`` is the IWAE bound's
+        estimate :math:`\log \frac1K \sum_k w_k`.
+
+    Raises:
+        TypeError: If an input is not a floating-point tensor or the model lacks the methods.
+        ValueError: If shapes do not match or ``n_samples < 1``.
+
+    References:
+        Burda, Grosse & Salakhutdinov (2016), eq. 8; the lecture notes (source 001), "second
+        attempt".
+
+    Introduced in the chapter "Importance sampling".
+    """
+    check_positive_int("n_samples", n_samples)
+    check_tensor("x", x, min_dim=1)
+    check_tensor("mu", mu, min_dim=1)
+    check_tensor("logvar", logvar, min_dim=1)
+    check_same_shape("logvar", logvar, "mu", mu)
+    z = reparameterize(mu, logvar, eps=eps, n_samples=n_samples, generator=generator)  # (K, B, L)
+    # \log w_k = \log p(x, z_k) - \log q(z_k)
+    log_w = _log_joint(model, x, z) - losses.log_normal_diag(z, mu, logvar)  # (K, B)
+    return _estimate(log_w)
+
+
+def _draw_eps(
+    k: int, shape: tuple[int, ...], generator: torch.Generator, like: torch.Tensor
+) -> torch.Tensor:
+    # one (B, L) draw per sample, in order: the stream does not depend on how samples are chunked
+    return torch.stack(
+        [torch.randn(shape, generator=generator, dtype=like.dtype, device=like.device) for _ in range(k)]
+    )
+
+
+@torch.no_grad()
+def log_likelihood(
+    model: torch.nn.Module,
+    x: torch.Tensor,
+    k: int = 1000,
+    chunk_size: int = 100,
+    *,
+    seed: int = 0,
+) -> torch.Tensor:
+    r"""Importance-sampled :math:`\log p_\theta(x)` of a VAE, with its encoder as proposal.
+
+    .. math::
+        \log p_\theta(x) \approx \log \frac1k \sum_{j=1}^{k}
+        \frac{p_\theta(x \mid z_j)\, p(z_j)}{q_\phi(z_j \mid x)}, \qquad
+        z_j \sim q_\phi(z \mid x)
+
+    This is the IWAE bound :math:`\mathcal{L}_k` of Burda et al. (2016), eq. 8, used as an
+    estimate of the log-likelihood: it is below :math:`\log p_\theta(x)` in expectation and
+    converges to it as :math:`k \to \infty`. The samples are processed ``chunk_size`` at a time
+    and combined with a running ``logsumexp``, so memory holds at most ``chunk_size * B * D``
+    decoder outputs whatever ``k`` is. The noise is drawn from one generator seeded with
+    ``seed``, one ``(B, L)`` draw per sample in a fixed order, so the answer does not depend on
+    ``chunk_size``.
+
+    Args:
+        model: A :class:`~vae_tutorial.models.VAE` (``encode``, ``decode``, ``latent_dim``).
+        x: Images in [0, 1] (binary for a Bernoulli decoder), on any device; they are moved to
+            the model's device.
+        k: Importance samples per image (1000 or more for evaluation; 5000 in Burda et al.).
+        chunk_size: Samples processed at a time (bounds memory).
+        seed: Seed of the noise.
+
+    Shape:
+        - x: :math:`(B, D)`.
+        - Output: :math:`(B)`.
+
+    Returns:
+        :math:`\log p_\theta(x)` per example in nats (a log-likelihood: higher is better, never
+        its negative), on the model's device.
+
+    Raises:
+        TypeError: If ``model`` has no ``encode``/``decode`` or ``x`` is not a float tensor.
+        ValueError: If ``k`` or ``chunk_size`` is not a positive int or ``x`` has the wrong shape.
+
+    References:
+        Burda, Grosse & Salakhutdinov (2016), eq. 8 and section 5 (k = 5000 for evaluation);
+        Kingma & Welling (2014), appendix D.
+
+    Introduced in the chapter "A VAE on real digits" (defined in "Importance sampling").
+    """
+    if not (hasattr(model, "encode") and hasattr(model, "decode")):
+        raise TypeError(f"model must have encode(x) and decode(z) methods; got {type(model).__name__}")
+    check_positive_int("k", k)
+    check_positive_int("chunk_size", chunk_size)
+    check_tensor("x", x, min_dim=2)
+    if x.dim() != 2 or x.shape[1] != model.data_dim:
+        raise ValueError(f"x must have shape (B, {model.data_dim}); got {shape_str(x.shape)}")
+    p = _model_tensor(model)
+    x = x.to(device=p.device, dtype=p.dtype)
+    was_training = model.training
+    model.eval()
+    generator = torch.Generator(device=p.device).manual_seed(seed)
+    mu, logvar = model.encode(x)  # (B, L), (B, L): the proposal, computed once
+    running = torch.full(x.shape[:1], -math.inf, dtype=p.dtype, device=p.device)  # (B,)
+    with validation(False):  # inputs checked above; skip per-chunk checks
+        for start in range(0, k, chunk_size):
+            c = min(chunk_size, k - start)
+            eps = _draw_eps(c, tuple(mu.shape), generator, mu)  # (c, B, L)
+            z = reparameterize(mu, logvar, eps=eps)  # (c, B, L)
+            # \log w = \log p(x|z) + \log p(z) - \log q(z|x), as in VAE.log_weights
+            log_w = (
+                losses.log_bernoulli(x, model.decode(z))
+                + losses.log_standard_normal(z)
+                - losses.log_normal_diag(z, mu, logvar)
+            )  # (c, B)
+            # running logsumexp over chunks: \log \sum_j w_j
+            running = torch.logaddexp(running, torch.logsumexp(log_w, dim=0))
+    model.train(was_training)
+    # \log p(x) \approx \log \sum_j w_j - \log k
+    return running - math.log(k)

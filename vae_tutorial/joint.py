@@ -1,0 +1,146 @@
+r"""The joint-likelihood view: :math:`\log p_{\theta,\phi}(x, \varepsilon)` by a change of variables.
+
+For a fixed :math:`x`, the reparameterization :math:`z = g(\varepsilon) = \mu_\phi(x) + \sigma_\phi(x)
+\odot \varepsilon` is a bijection of :math:`\mathbb{R}^L` with a diagonal Jacobian
+:math:`\operatorname{diag}\sigma`, so the model's joint density of :math:`(x, \varepsilon)` is
+
+.. math::
+    \log p_{\theta,\phi}(x, \varepsilon) = \log p_\theta(x, z) + \sum_{i=1}^L \log\sigma_i
+    = \log p_\theta(x \mid z) + \log p(z) - \log q_\phi(z \mid x) + \log q(\varepsilon),
+
+and :math:`\mathbb{E}_{\varepsilon \sim \mathcal{N}(0, I)}[\log p_{\theta,\phi}(x, \varepsilon)]
+= \mathcal{L}(x) - H(q(\varepsilon))`: maximizing the ELBO maximizes an expected joint
+log-likelihood, since :math:`H(\mathcal{N}(0, I_L)) = \tfrac L2 (1 + \log 2\pi)` is a constant.
+
+Works for a :class:`~vae_tutorial.models.VAE` (whose encoder gives :math:`\mu, \log\sigma^2`) and
+for any model with ``log_joint(x, z)`` such as :class:`~vae_tutorial.models.LinearGaussian`, with
+a Gaussian :math:`q` given as ``mu``/``logvar``.
+
+References:
+    L. Dinh, "Variational Auto-Encoders Optimize a Joint" (2016), the book's source 003.
+    Kingma & Welling (2014), section 2.4.
+
+Introduced in the chapter "The joint-likelihood view".
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from vae_tutorial import losses
+from vae_tutorial._checks import check_same_shape, check_tensor, is_validation_enabled
+from vae_tutorial.estimators import _log_joint
+from vae_tutorial.sampling import reparameterize
+
+__all__ = ["log_det_jacobian", "log_joint_eps", "standard_normal_entropy"]
+
+_LOG_2PI = math.log(2.0 * math.pi)
+
+
+def log_det_jacobian(logvar: torch.Tensor) -> torch.Tensor:
+    r"""Log-determinant of the Jacobian of :math:`\varepsilon \mapsto z = \mu + \sigma \odot \varepsilon`.
+
+    .. math::
+        \log \Big|\det \frac{\partial z}{\partial \varepsilon^\top}\Big|
+        = \log \prod_{i=1}^L \sigma_i = \tfrac12 \sum_{i=1}^L \log\sigma_i^2
+
+    Args:
+        logvar: :math:`\log\sigma^2`.
+
+    Shape:
+        - logvar: :math:`(*, L)`.
+        - Output: :math:`(*)`.
+
+    Returns:
+        :math:`\sum_i \log\sigma_i` in nats (a log volume ratio).
+
+    Raises:
+        TypeError: If ``logvar`` is not a floating-point tensor.
+
+    Introduced in the chapter "The joint-likelihood view".
+    """
+    if is_validation_enabled():
+        check_tensor("logvar", logvar, min_dim=1)
+    # \log|\det J| = \sum_i \log\sigma_i = (1/2) \sum_i \log\sigma_i^2
+    return 0.5 * logvar.sum(-1)
+
+
+def standard_normal_entropy(dim: int) -> float:
+    r"""Differential entropy of :math:`\mathcal{N}(0, I_L)`: :math:`\tfrac L2 (1 + \log 2\pi)` nats.
+
+    Args:
+        dim: L.
+
+    Returns:
+        :math:`H(q(\varepsilon))` in nats.
+
+    Raises:
+        ValueError: If ``dim < 1``.
+    """
+    if isinstance(dim, bool) or not isinstance(dim, int) or dim < 1:
+        raise ValueError(f"dim must be an int >= 1; got {dim!r}")
+    # H(N(0, I_L)) = (L/2)(1 + \log 2\pi)
+    return 0.5 * dim * (1.0 + _LOG_2PI)
+
+
+def log_joint_eps(
+    model: torch.nn.Module,
+    x: torch.Tensor,
+    eps: torch.Tensor,
+    *,
+    mu: torch.Tensor | None = None,
+    logvar: torch.Tensor | None = None,
+) -> torch.Tensor:
+    r"""The joint log-density :math:`\log p_{\theta,\phi}(x, \varepsilon)` of data and noise.
+
+    .. math::
+        \log p_{\theta,\phi}(x, \varepsilon) = \log p_\theta(x \mid z) + \log p(z)
+        + \sum_{i=1}^L \log\sigma_{\phi,i}(x), \qquad z = \mu_\phi(x) + \sigma_\phi(x) \odot \varepsilon
+
+    Args:
+        model: A VAE (``encode``/``decode``) or a model with ``log_joint(x, z)``.
+        x: Data points.
+        eps: Standard normal noise, one or ``K`` draws per data point.
+        mu: Means of :math:`q(z \mid x)`; default: ``model.encode(x)``.
+        logvar: Log-variances of :math:`q(z \mid x)`, the shape of ``mu``; required with ``mu``.
+
+    Shape:
+        - x: :math:`(B, D)`; mu, logvar: :math:`(B, L)`.
+        - eps: :math:`(B, L)` or :math:`(K, B, L)`.
+        - Output: :math:`(B)` or :math:`(K, B)`.
+
+    Returns:
+        :math:`\log p_{\theta,\phi}(x, \varepsilon)` in nats per example (per sample of
+        :math:`\varepsilon`).
+
+    Raises:
+        TypeError: If inputs are not floating-point tensors, or the model has no encoder and
+            ``mu``/``logvar`` were not given.
+        ValueError: If shapes do not match.
+
+    References:
+        Source 003, "Optimizing a joint"; Kingma & Welling (2014), section 2.4.
+
+    Introduced in the chapter "The joint-likelihood view".
+    """
+    if (mu is None) != (logvar is None):
+        raise ValueError("mu and logvar must be given together (or both left out)")
+    if mu is None:
+        if not hasattr(model, "encode"):
+            raise TypeError(
+                f"model {type(model).__name__} has no encode(x); pass mu and logvar of q(z|x)"
+            )
+        mu, logvar = model.encode(x)
+    if is_validation_enabled():
+        check_tensor("eps", eps, min_dim=1)
+        check_same_shape("logvar", logvar, "mu", mu)
+        if eps.shape[-mu.dim():] != mu.shape:
+            raise ValueError(
+                f"eps must have shape {tuple(mu.shape)} or (K, *{tuple(mu.shape)}); got {tuple(eps.shape)}"
+            )
+    # z = \mu + \sigma \odot \varepsilon
+    z = reparameterize(mu.expand(eps.shape), logvar.expand(eps.shape), eps=eps)
+    # \log p(x, \varepsilon) = \log p(x|z) + \log p(z) + \sum_i \log\sigma_i
+    return _log_joint(model, x, z) + log_det_jacobian(logvar)
