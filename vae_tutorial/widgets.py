@@ -1,0 +1,169 @@
+r"""Interactive explorers for the chapters (ipywidgets).
+
+This is the only module of the package that imports ``ipywidgets`` and ``IPython``; it is not
+imported by ``vae_tutorial/__init__.py``. Each function returns a widget to display as the last
+expression of a notebook cell; the rendered book shows the state saved when the notebook was
+executed, and a running kernel makes the sliders live.
+"""
+
+from __future__ import annotations
+
+import math
+
+import ipywidgets as widgets
+import matplotlib.pyplot as plt
+import torch
+from IPython.display import display
+
+from vae_tutorial import estimators, plotting, sampling
+
+__all__ = [
+    "change_of_variables_explorer",
+    "gradient_variance_explorer",
+    "importance_sampling_explorer",
+    "latent_traversal",
+]
+
+
+def _show(fig) -> None:  # noqa: ANN001
+    display(fig)
+    plt.close(fig)
+
+
+def importance_sampling_explorer(model, x: torch.Tensor, *, seed: int = 0) -> widgets.Widget:  # noqa: ANN001
+    r"""Move a Gaussian proposal :math:`q` away from the posterior and watch the weights degenerate.
+
+    Sliders: the shift of :math:`q`'s mean from the exact posterior mean (in posterior standard
+    deviations), the ratio of :math:`q`'s standard deviation to the posterior's, and K. Shown:
+    the importance-sampled :math:`\log \hat p(x)` against the exact :math:`\log p(x)`, the
+    effective sample size, and the sorted normalized weights.
+
+    Args:
+        model: A :class:`~vae_tutorial.models.LinearGaussian` (exact evidence and posterior).
+        x: One data point, shape ``(D,)``.
+        seed: Seed of the proposal noise (the same noise for every slider position).
+
+    Introduced in the chapter "Importance sampling".
+    """
+    x = x.reshape(1, -1)
+    with torch.no_grad():
+        mean, cov = model.posterior(x)
+        std = cov.diagonal().sqrt()
+        exact = float(model.log_evidence(x))
+    shift = widgets.FloatSlider(value=0.0, min=-4.0, max=4.0, step=0.25, description="shift (sd)")
+    scale = widgets.FloatLogSlider(value=1.0, base=2, min=-3, max=3, step=0.25, description="sd ratio")
+    k = widgets.IntSlider(value=256, min=2, max=4096, step=2, description="K")
+
+    def update(shift: float, scale: float, k: int) -> None:
+        eps = torch.randn(k, 1, model.latent_dim, dtype=mean.dtype,
+                          generator=torch.Generator().manual_seed(seed))
+        mu = mean + shift * std
+        logvar = (2.0 * torch.log(scale * std)).expand_as(mu)
+        with torch.no_grad():
+            est = estimators.importance_sampling(model, x, mu, logvar, k, eps=eps)
+        print(f"exact log p(x) = {exact:.4f}   IS estimate log p_hat(x) = {float(est.log_evidence):.4f}   "
+              f"ESS = {float(est.ess):.1f} of {k}")
+        _show(plotting.plot_weight_degeneracy({f"q: shift {shift:g} sd, sd x{scale:.2f}": est.log_weights[:, 0]},
+                                              title="Sorted normalized importance weights"))
+
+    out = widgets.interactive_output(update, {"shift": shift, "scale": scale, "k": k})
+    return widgets.VBox([widgets.HBox([shift, scale, k]), out])
+
+
+def gradient_variance_explorer(*, n_repeats: int = 2000, seed: int = 0) -> widgets.Widget:
+    r"""Compare the variance of the score-function and pathwise estimators of
+    :math:`\nabla_\mu \mathbb{E}_q[\sum_i z_i^2]` as the mean, spread, K and dimension change.
+
+    Introduced in the chapter "The reparameterization trick".
+    """
+    mu = widgets.FloatSlider(value=1.0, min=-3.0, max=3.0, step=0.25, description="mu")
+    log_sigma = widgets.FloatSlider(value=0.0, min=-2.0, max=1.0, step=0.25, description="log sigma")
+    k = widgets.IntSlider(value=1, min=1, max=64, description="K")
+    dim = widgets.IntSlider(value=1, min=1, max=64, description="dim L")
+
+    def f(z: torch.Tensor) -> torch.Tensor:
+        return (z**2).sum(-1)
+
+    def update(mu: float, log_sigma: float, k: int, dim: int) -> None:
+        m = torch.full((dim,), mu, dtype=torch.float64)
+        lv = torch.full((dim,), 2.0 * log_sigma, dtype=torch.float64)
+        res = {}
+        for name in ("score", "pathwise"):
+            g = torch.Generator().manual_seed(seed)
+            st = sampling.gradient_variance(name, f, m, lv, k, n_repeats, generator=g)
+            res[name] = float(st.var_mu.sum())
+        print(f"exact d/dmu = 2 mu = {2 * mu:.3f} per coordinate; "
+              f"variance of the estimate (sum over {dim} coordinates):")
+        print(f"  score function {res['score']:.4g}   pathwise {res['pathwise']:.4g}   "
+              f"ratio {res['score'] / max(res['pathwise'], 1e-300):.1f}")
+        fig, ax = plt.subplots(figsize=(5, 2.5))
+        ax.barh(["pathwise", "score function"], [res["pathwise"], res["score"]],
+                color=[plotting.OKABE_ITO[4], plotting.OKABE_ITO[5]])
+        ax.set_xscale("log")
+        ax.set_xlabel("variance of the gradient estimate w.r.t. mu")
+        ax.set_title("Which estimator is noisier?")
+        fig.tight_layout()
+        _show(fig)
+
+    out = widgets.interactive_output(update, {"mu": mu, "log_sigma": log_sigma, "k": k, "dim": dim})
+    return widgets.VBox([widgets.HBox([mu, log_sigma]), widgets.HBox([k, dim]), out])
+
+
+def change_of_variables_explorer() -> widgets.Widget:
+    r"""Slide :math:`\mu`, :math:`\sigma` and an interval of :math:`\varepsilon`; the interval's
+    image under :math:`z = \mu + \sigma\varepsilon` keeps its probability while the density
+    divides by :math:`\sigma`.
+
+    Introduced in the chapter "The joint-likelihood view".
+    """
+    mu = widgets.FloatSlider(value=1.0, min=-3.0, max=3.0, step=0.25, description="mu")
+    sigma = widgets.FloatLogSlider(value=0.5, base=2, min=-3, max=2, step=0.25, description="sigma")
+    a = widgets.FloatSlider(value=0.5, min=-3.0, max=3.0, step=0.25, description="eps from")
+    width = widgets.FloatSlider(value=0.5, min=0.25, max=3.0, step=0.25, description="width")
+
+    def update(mu: float, sigma: float, a: float, width: float) -> None:
+        print(f"log|det J| = log sigma = {math.log(sigma):.4f};  q(z) = q(eps) / {sigma:.3f}")
+        _show(plotting.plot_change_of_variables(mu, sigma, interval=(a, a + width)))
+
+    out = widgets.interactive_output(update, {"mu": mu, "sigma": sigma, "a": a, "width": width})
+    return widgets.VBox([widgets.HBox([mu, sigma]), widgets.HBox([a, width]), out])
+
+
+def latent_traversal(
+    model,  # noqa: ANN001
+    z0: torch.Tensor,
+    image_shape: tuple[int, int] = (28, 28),
+    *,
+    dims: tuple[int, ...] | None = None,
+    span: float = 3.0,
+) -> widgets.Widget:
+    r"""Move a latent code along coordinate directions and see the decoded image change.
+
+    Args:
+        model: A VAE with ``decode``.
+        z0: Starting code, shape ``(L,)`` (e.g. the posterior mean of a test digit).
+        image_shape: ``(H, W)`` of one image.
+        dims: Latent coordinates to expose as sliders (default: the first four, or all if fewer).
+        span: Sliders run over ``z0[i] +- span``.
+
+    Introduced in the chapter "A VAE on real digits".
+    """
+    z0 = z0.detach().reshape(-1)
+    dims = tuple(range(min(4, z0.numel()))) if dims is None else tuple(dims)
+    sliders = {
+        f"z{i}": widgets.FloatSlider(value=float(z0[i]), min=float(z0[i]) - span,
+                                     max=float(z0[i]) + span, step=0.1, description=f"z[{i}]")
+        for i in dims
+    }
+
+    def update(**values: float) -> None:
+        z = z0.clone()
+        for i in dims:
+            z[i] = values[f"z{i}"]
+        with torch.no_grad():
+            img = torch.sigmoid(model.decode(z.unsqueeze(0)))
+        moved = ", ".join(f"z[{i}]={values[f'z{i}']:+.1f}" for i in dims)
+        _show(plotting.image_grid(img, image_shape, ncols=1, cell_inches=2.2, title=moved))
+
+    out = widgets.interactive_output(update, sliders)
+    return widgets.VBox([widgets.VBox(list(sliders.values())), out])
