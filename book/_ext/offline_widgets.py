@@ -1,0 +1,109 @@
+"""Serve the ipywidgets JavaScript from the built book itself, so widgets render offline.
+
+myst-nb writes each notebook's saved widget state into the page and, by default, loads the
+script that renders it (``@jupyter-widgets/html-manager``) and require.js from public CDNs, so
+with no internet the widgets stay empty. This extension takes the script from the npm package
+instead:
+
+1. the first HTML build runs ``npm pack @jupyter-widgets/html-manager@<version>`` (the npm
+   registry, the package alone, no dependencies) and unpacks its ``dist/`` folder into
+   ``_build/.offline-widgets/jupyter-widgets/`` (kept between builds; ``make clean`` drops it);
+2. that folder goes to ``html_static_path``, so it is copied to ``_static/jupyter-widgets/``;
+3. ``nb_ipywidgets_js`` points myst-nb at ``_static/jupyter-widgets/embed.js``.
+
+``embed.js`` bundles ``@jupyter-widgets/base``, ``controls`` and ``output`` (all the book's
+explorers use) with their Font Awesome fonts, and needs no require.js. It cannot load
+third-party widget libraries, which would come from a CDN.
+
+Where npm is missing or the registry cannot be reached, the build warns (``-W`` makes that an
+error). A folder whose ``jupyter-widgets/`` subfolder already holds ``embed.js`` can be given
+with the environment variable ``VAE_WIDGETS_JS_DIR`` to skip npm.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tarfile
+import tempfile
+from pathlib import Path
+
+from sphinx.application import Sphinx
+from sphinx.util import logging
+
+logger = logging.getLogger(__name__)
+
+#: The html-manager release that renders ipywidgets 8 state (controls model version 2.0.0).
+HTML_MANAGER = "@jupyter-widgets/html-manager@1.0.15"
+#: Subfolder of ``_static`` the script and its fonts are copied to.
+STATIC_SUBDIR = "jupyter-widgets"
+
+
+def _fetch(dest: Path) -> None:
+    """Unpack the html-manager's ``dist/`` (without source maps) from npm into ``dest``."""
+    npm = shutil.which("npm")
+    if npm is None:
+        raise RuntimeError("npm is not on PATH")
+    with tempfile.TemporaryDirectory() as tmp:
+        out = subprocess.run(
+            [npm, "pack", "--silent", "--pack-destination", tmp, HTML_MANAGER],
+            check=True, capture_output=True, text=True, timeout=600,
+        )
+        tgz = Path(tmp) / out.stdout.strip().splitlines()[-1]
+        staging = Path(tmp) / STATIC_SUBDIR
+        staging.mkdir()
+        with tarfile.open(tgz) as tar:
+            for member in tar.getmembers():
+                name = member.name
+                if not (member.isfile() and name.startswith("package/dist/")):
+                    continue
+                rel = name[len("package/dist/"):]
+                if "/" in rel or ".." in rel or rel.endswith(".map"):
+                    continue
+                (staging / rel).write_bytes(tar.extractfile(member).read())
+        if not (staging / "embed.js").is_file():
+            raise RuntimeError(f"{HTML_MANAGER} has no dist/embed.js")
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.rmtree(dest, ignore_errors=True)
+        shutil.copytree(staging, dest)
+
+
+def _widgets_root(app: Sphinx) -> Path:
+    given = os.environ.get("VAE_WIDGETS_JS_DIR")
+    return Path(given).resolve() if given else Path(app.outdir).parent / ".offline-widgets"
+
+
+def _configure(app: Sphinx, config) -> None:
+    # Set at config-inited, before the environment compares its configuration with the last
+    # build's, so an incremental build does not re-read every page. A relative script path is
+    # served from _static; myst-nb adds it only to pages that hold widget state.
+    root = _widgets_root(app)
+    root.mkdir(parents=True, exist_ok=True)  # Sphinx drops html_static_path entries that don't exist
+    config.html_static_path = [*config.html_static_path, str(root)]
+    config.nb_ipywidgets_js = {f"{STATIC_SUBDIR}/embed.js": {}}
+
+
+def _ensure_fetched(app: Sphinx) -> None:
+    if app.builder.format != "html":
+        return
+    folder = _widgets_root(app) / STATIC_SUBDIR
+    if (folder / "embed.js").is_file():
+        return
+    if os.environ.get("VAE_WIDGETS_JS_DIR"):
+        logger.warning("VAE_WIDGETS_JS_DIR has no %s/embed.js; the book's widgets stay empty",
+                       STATIC_SUBDIR, type="offline_widgets", subtype="fetch")
+        return
+    logger.info("offline_widgets: fetching %s with npm pack", HTML_MANAGER)
+    try:
+        _fetch(folder)
+    except (OSError, RuntimeError, subprocess.SubprocessError) as err:
+        detail = getattr(err, "stderr", None) or err
+        logger.warning("could not fetch %s (%s); the book's widgets stay empty",
+                       HTML_MANAGER, str(detail).strip(), type="offline_widgets", subtype="fetch")
+
+
+def setup(app: Sphinx) -> dict:
+    app.connect("config-inited", _configure)
+    app.connect("builder-inited", _ensure_fetched)
+    return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
