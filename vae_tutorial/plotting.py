@@ -20,13 +20,22 @@ __all__ = [
     "DIGIT_COLOURS",
     "OKABE_ITO",
     "image_grid",
+    "plot_bayes_1d",
     "plot_bound_vs_k",
     "plot_change_of_variables",
+    "plot_curves",
+    "plot_elbo_gap",
+    "plot_evidence_cost",
     "plot_gradient_variance",
     "plot_history",
+    "plot_jensen",
+    "plot_kl_fits",
     "plot_latent_scatter",
     "plot_manifold",
+    "plot_mc_convergence",
     "plot_rate_distortion",
+    "plot_shallow_vs_deep",
+    "plot_two_gaussians",
     "plot_weight_degeneracy",
     "reconstruction_grid",
 ]
@@ -314,6 +323,335 @@ def plot_rate_distortion(
     ax.set_xlabel("rate: KL(q(z|x) || p(z)) (nats per example)")
     ax.set_ylabel("distortion: -E_q log p(x|z) (nats per example)")
     ax.set_title(title, fontsize=10)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+# --------------------------------------------------------------------------------------------
+# Chapters 1-3: latent variable models, KL divergence, Jensen and the ELBO
+# --------------------------------------------------------------------------------------------
+
+
+def _np(t) -> np.ndarray:  # noqa: ANN001
+    return t.detach().cpu().numpy() if isinstance(t, torch.Tensor) else np.asarray(t)
+
+
+def _ellipse(ax, mean, cov, color, n_std: float = 2.0, **kw) -> None:  # noqa: ANN001
+    """Draw the n_std contour of a 2-D Gaussian."""
+    vals, vecs = np.linalg.eigh(_np(cov))
+    t = np.linspace(0, 2 * np.pi, 100)
+    circle = np.stack([np.cos(t), np.sin(t)])  # (2, 100)
+    pts = _np(mean)[:, None] + vecs @ (n_std * np.sqrt(vals)[:, None] * circle)
+    ax.plot(pts[0], pts[1], color=color, **kw)
+
+
+def plot_shallow_vs_deep(
+    x_mix: torch.Tensor,
+    z_mix: torch.Tensor,
+    means_mix: torch.Tensor,
+    covs_mix: torch.Tensor,
+    x_deep: torch.Tensor,
+    z_deep: torch.Tensor,
+    means_deep: torch.Tensor,
+    covs_deep: torch.Tensor,
+) -> Figure:
+    r"""Samples of a mixture of M Gaussians beside samples of a deep latent variable model.
+
+    Left: each point coloured by its discrete component, with the 2-standard-deviation ellipse of
+    every component. Right: each point coloured by its continuous :math:`z`, with the ellipses of
+    :math:`\mathcal{N}(\mu_\theta(z), \Sigma_\theta(z))` for a few values of :math:`z`: an
+    infinite mixture.
+
+    Shape:
+        - x_mix: :math:`(N, 2)`; z_mix: :math:`(N,)` ints; means_mix: :math:`(M, 2)`;
+          covs_mix: :math:`(M, 2, 2)`.
+        - x_deep: :math:`(N, 2)`; z_deep: :math:`(N,)`; means_deep: :math:`(J, 2)`;
+          covs_deep: :math:`(J, 2, 2)` for J chosen values of z.
+    """
+    fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(10, 4.2))
+    xm, zm = _np(x_mix), _np(z_mix)
+    for k in range(means_mix.shape[0]):
+        c = OKABE_ITO[k % len(OKABE_ITO)]
+        ax0.scatter(xm[zm == k, 0], xm[zm == k, 1], s=6, alpha=0.5, color=c, label=f"z = {k + 1}")
+        _ellipse(ax0, means_mix[k], covs_mix[k], c, lw=2)
+    ax0.set_title("Shallow: M = %d Gaussians, z discrete" % means_mix.shape[0])
+    ax0.legend(loc="best", fontsize=8, markerscale=2)
+    xd = _np(x_deep)
+    sc = ax1.scatter(xd[:, 0], xd[:, 1], s=6, alpha=0.6, c=_np(z_deep), cmap="viridis")
+    fig.colorbar(sc, ax=ax1, label="latent z (prior units)")
+    for j in range(means_deep.shape[0]):
+        _ellipse(ax1, means_deep[j], covs_deep[j], OKABE_ITO[7], lw=1)
+    ax1.set_title("Deep: one Gaussian per z, infinitely many")
+    for ax in (ax0, ax1):
+        ax.set_xlabel("$x_1$ (data units)")
+        ax.set_ylabel("$x_2$ (data units)")
+        ax.grid(alpha=0.3)
+    fig.suptitle("Two latent variable models, p(x) = sum or integral over z of p(x | z) p(z)")
+    fig.tight_layout()
+    return fig
+
+
+def plot_bayes_1d(
+    z: torch.Tensor,
+    prior: torch.Tensor,
+    likelihood: torch.Tensor,
+    posterior_grid: torch.Tensor,
+    posterior_exact: torch.Tensor,
+) -> Figure:
+    r"""Bayes' rule on a 1-D grid: prior, likelihood, and the grid posterior on the exact one.
+
+    Shape:
+        - all: :math:`(N,)`, values at the grid points ``z``; ``likelihood`` is
+          :math:`p(x \mid z)` as a function of z (not a density in z, rescaled to peak 1).
+    """
+    fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(10, 3.6))
+    zz = _np(z)
+    ax0.plot(zz, _np(prior), color=OKABE_ITO[4], label="prior p(z)")
+    lik = _np(likelihood)
+    ax0.plot(zz, lik / lik.max(), color=OKABE_ITO[0], ls="--", label="likelihood p(x | z) / max")
+    ax0.set_title("What we assume: prior and likelihood")
+    ax1.plot(zz, _np(posterior_exact), color=OKABE_ITO[7], lw=4, alpha=0.35, label="exact posterior")
+    ax1.plot(zz, _np(posterior_grid), color=OKABE_ITO[5], lw=1.5, label="grid: p(x|z)p(z) / sum")
+    ax1.set_title("What Bayes gives: the grid posterior is the exact one")
+    for ax in (ax0, ax1):
+        ax.set_xlabel("latent z (prior units)")
+        ax.set_ylabel("density (1 / z units)")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def plot_evidence_cost(
+    rows: Sequence[dict], *, per_dim: int = 50, evals_per_second: float | None = None
+) -> Figure:
+    r"""Why the evidence integral is infeasible: error at a fixed budget, and the cost of a grid.
+
+    Args:
+        rows: Output of :func:`vae_tutorial.inference.evidence_cost_study`.
+        per_dim: Resolution of the grid whose cost the right panel extrapolates.
+        evals_per_second: If given, a second axis on the right panel in years of compute.
+    """
+    dims = np.array([r["latent_dim"] for r in rows])
+    budget = max(r["grid_evaluations"] for r in rows)
+    fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(10, 3.8))
+    floor = 1e-16
+    ax0.semilogy(dims, [max(r["grid_error"], floor) for r in rows], "o-", color=OKABE_ITO[4],
+                 label="grid quadrature")
+    ax0.semilogy(dims, [max(r["mc_error"], floor) for r in rows], "s--", color=OKABE_ITO[5],
+                 label="naive Monte Carlo (prior samples)")
+    ax0.set_xlabel("latent dimension L")
+    ax0.set_ylabel("|error in log p(x)| (nats)")
+    ax0.set_title(f"Same budget ({budget:,} evaluations), error explodes with L")
+    ax0.legend(fontsize=8)
+    ax0.grid(alpha=0.3, which="both")
+    ls = np.arange(1, 31)
+    ax1.semilogy(ls, float(per_dim) ** ls, color=OKABE_ITO[4])
+    ax1.axvline(20, color=OKABE_ITO[7], ls=":", lw=1)
+    ax1.text(20.5, 10.0, "L = 20 (Kingma & Welling)", fontsize=8)
+    ax1.set_xlabel("latent dimension L")
+    ax1.set_ylabel(f"grid evaluations ({per_dim} per axis)")
+    ax1.set_title(f"A grid costs {per_dim}$^L$ evaluations of p(x, z)")
+    ax1.grid(alpha=0.3, which="both")
+    if evals_per_second:
+        year = 3600 * 24 * 365.25
+        ax1.axhline(evals_per_second * year, color=OKABE_ITO[5], ls="--", lw=1)
+        ax1.text(1, evals_per_second * year * 3, "one year of this CPU", fontsize=8, color=OKABE_ITO[5])
+    fig.tight_layout()
+    return fig
+
+
+def plot_kl_fits(
+    grid: torch.Tensor,
+    p: torch.Tensor,
+    q_forward: torch.Tensor,
+    q_reverse: torch.Tensor,
+    *,
+    kls: dict[str, float] | None = None,
+) -> Figure:
+    """A bimodal target and the Gaussians that minimize the forward and the reverse KL.
+
+    Shape:
+        - all: :math:`(N,)`, densities at ``grid``.
+    """
+    fig, ax = plt.subplots(figsize=(7, 3.8))
+    g = _np(grid)
+    ax.fill_between(g, _np(p), color=OKABE_ITO[7], alpha=0.15, label="target p (two modes)")
+    ax.plot(g, _np(q_forward), color=OKABE_ITO[4], lw=2, label="argmin KL(p || q): covers both modes")
+    ax.plot(g, _np(q_reverse), color=OKABE_ITO[5], lw=2, ls="--", label="argmin KL(q || p): seeks one mode")
+    if kls:
+        txt = "\n".join(f"{k} = {v:.3f} nats" for k, v in kls.items())
+        ax.text(0.02, 0.97, txt, transform=ax.transAxes, va="top", fontsize=8)
+    ax.set_xlabel("z (units of z)")
+    ax.set_ylabel("density (1 / z units)")
+    ax.set_title("The direction of the KL decides what a Gaussian fit gives up")
+    ax.legend(fontsize=8, loc="upper right")
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def plot_two_gaussians(mu_q: float, sigma_q: float, mu_p: float, sigma_p: float) -> Figure:
+    r"""Two 1-D Gaussians q and p, the integrand :math:`q \log(q/p)` of KL(q || p), and both KLs.
+
+    The title carries :math:`\mathrm{KL}(q \,\|\, p)` and :math:`\mathrm{KL}(p \,\|\, q)` from the
+    closed form, so their difference is read off at a glance.
+    """
+    lo = min(mu_q - 4 * sigma_q, mu_p - 4 * sigma_p)
+    hi = max(mu_q + 4 * sigma_q, mu_p + 4 * sigma_p)
+    z = np.linspace(lo, hi, 600)
+
+    def logpdf(m: float, s: float) -> np.ndarray:
+        return -0.5 * np.log(2 * np.pi * s**2) - 0.5 * ((z - m) / s) ** 2
+
+    lq, lp = logpdf(mu_q, sigma_q), logpdf(mu_p, sigma_p)
+
+    def kl(m1: float, s1: float, m2: float, s2: float) -> float:
+        # KL(N(m1, s1^2) || N(m2, s2^2)) = log(s2/s1) + (s1^2 + (m1 - m2)^2) / (2 s2^2) - 1/2
+        return float(np.log(s2 / s1) + (s1**2 + (m1 - m2) ** 2) / (2 * s2**2) - 0.5)
+
+    fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(10, 3.6))
+    ax0.plot(z, np.exp(lq), color=OKABE_ITO[5], lw=2, label=f"q = N({mu_q:.2f}, {sigma_q:.2f}²)")
+    ax0.plot(z, np.exp(lp), color=OKABE_ITO[4], lw=2, ls="--", label=f"p = N({mu_p:.2f}, {sigma_p:.2f}²)")
+    ax0.set_ylabel("density (1 / z units)")
+    ax0.set_title("The two densities")
+    ax1.fill_between(z, np.exp(lq) * (lq - lp), color=OKABE_ITO[5], alpha=0.4,
+                     label="q log(q/p): area = KL(q || p)")
+    ax1.plot(z, np.exp(lp) * (lp - lq), color=OKABE_ITO[4], ls="--",
+             label="p log(p/q): area = KL(p || q)")
+    ax1.axhline(0, color=OKABE_ITO[7], lw=0.8)
+    ax1.set_ylabel("integrand (nats per z unit)")
+    ax1.set_title("The integrands can be negative, their areas cannot")
+    for ax in (ax0, ax1):
+        ax.set_xlabel("z (units of z)")
+        ax.legend(fontsize=8)
+        ax.grid(alpha=0.3)
+    fig.suptitle(
+        f"KL(q || p) = {kl(mu_q, sigma_q, mu_p, sigma_p):.3f} nats,   "
+        f"KL(p || q) = {kl(mu_p, sigma_p, mu_q, sigma_q):.3f} nats"
+    )
+    fig.tight_layout()
+    return fig
+
+
+def plot_mc_convergence(
+    n_samples: Sequence[int],
+    estimates: Sequence[float],
+    standard_errors: Sequence[float],
+    exact: float,
+    *,
+    ylabel: str = "KL (nats)",
+    title: str = "The Monte Carlo estimate closes in on the closed form",
+) -> Figure:
+    """Monte Carlo estimates with 2-standard-error bars against the number of samples, and the exact value."""
+    fig, ax = plt.subplots(figsize=(7, 3.6))
+    k = np.asarray(n_samples)
+    est, se = np.asarray(estimates), np.asarray(standard_errors)
+    ax.errorbar(k, est, yerr=2 * se, fmt="o", color=OKABE_ITO[5], capsize=3,
+                label="Monte Carlo ± 2 standard errors")
+    ax.axhline(exact, color=OKABE_ITO[7], ls="--", label="closed form")
+    ax.set_xscale("log")
+    ax.set_xlabel("number of samples K")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3, which="both")
+    fig.tight_layout()
+    return fig
+
+
+def plot_jensen(points: Sequence[float], weights: Sequence[float] | None = None) -> Figure:
+    r"""Jensen's inequality for the concave log: the chord lies below the curve.
+
+    Marks :math:`\log \mathbb{E}[f]` (on the curve, above the mean) and
+    :math:`\mathbb{E}[\log f]` (on the chord) for a discrete distribution over ``points``.
+    """
+    f = np.asarray(points, dtype=float)
+    w = np.full(len(f), 1.0 / len(f)) if weights is None else np.asarray(weights, dtype=float)
+    mean_f, mean_log = float(w @ f), float(w @ np.log(f))
+    t = np.linspace(0.15, max(f) * 1.15, 400)
+    fig, ax = plt.subplots(figsize=(7, 4))
+    ax.plot(t, np.log(t), color=OKABE_ITO[4], lw=2, label="log t (concave)")
+    order = np.argsort(f)
+    ax.plot(f[order], np.log(f[order]), "o-", color=OKABE_ITO[5], lw=1.5,
+            label="chord between the values of f")
+    ax.plot([mean_f], [np.log(mean_f)], "D", color=OKABE_ITO[4], ms=8,
+            label=f"log E[f] = {np.log(mean_f):.3f}")
+    ax.plot([mean_f], [mean_log], "D", color=OKABE_ITO[5], ms=8, label=f"E[log f] = {mean_log:.3f}")
+    ax.vlines(mean_f, mean_log, np.log(mean_f), color=OKABE_ITO[7], ls=":")
+    ax.annotate("Jensen gap", (mean_f, 0.5 * (mean_log + np.log(mean_f))), xytext=(8, 0),
+                textcoords="offset points", fontsize=9)
+    ax.set_xlabel("t = value of f (e.g. p(x, z) / q(z))")
+    ax.set_ylabel("log t (nats)")
+    ax.set_title("log E[f] ≥ E[log f]: the chord lies below the curve")
+    ax.legend(fontsize=8, loc="lower right")
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def plot_elbo_gap(
+    z: torch.Tensor,
+    posterior: torch.Tensor,
+    q: torch.Tensor,
+    log_evidence: float,
+    elbo: float,
+) -> Figure:
+    r"""Left: the exact posterior and q. Right: log p(x) split into the ELBO and the gap KL(q || p(z|x)).
+
+    Shape:
+        - z, posterior, q: :math:`(N,)`.
+    """
+    fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(10, 3.6), gridspec_kw={"width_ratios": [2, 1]})
+    zz = _np(z)
+    ax0.fill_between(zz, _np(posterior), color=OKABE_ITO[7], alpha=0.2, label="posterior p(z | x)")
+    ax0.plot(zz, _np(q), color=OKABE_ITO[5], lw=2, label="q(z)")
+    ax0.set_xlabel("latent z (prior units)")
+    ax0.set_ylabel("density (1 / z units)")
+    ax0.set_title("Move q onto the posterior to close the gap")
+    ax0.legend(fontsize=8)
+    ax0.grid(alpha=0.3)
+    gap = log_evidence - elbo
+    ax1.bar([0], [elbo], color=OKABE_ITO[4], width=0.5, label=f"ELBO = {elbo:.3f}")
+    ax1.bar([0], [gap], bottom=[elbo], color=OKABE_ITO[5], width=0.5,
+            label=f"gap = KL(q || p(z|x)) = {gap:.3f}")
+    ax1.axhline(log_evidence, color=OKABE_ITO[7], ls="--", label=f"log p(x) = {log_evidence:.3f}")
+    ax1.set_xticks([])
+    ax1.set_ylabel("nats")
+    lo = min(elbo, log_evidence) - 1.0
+    ax1.set_ylim(lo, log_evidence + 0.6)
+    ax1.set_title("log p(x) = ELBO + gap")
+    ax1.legend(fontsize=8, loc="lower center")
+    fig.tight_layout()
+    return fig
+
+
+def plot_curves(
+    x: Sequence[float],
+    curves: dict[str, Sequence[float]],
+    *,
+    hlines: dict[str, float] | None = None,
+    xlabel: str,
+    ylabel: str,
+    title: str,
+    ylim: tuple[float, float] | None = None,
+    xscale: str = "linear",
+) -> Figure:
+    """Several curves against a shared x, with optional labelled horizontal reference lines."""
+    fig, ax = plt.subplots(figsize=(7, 3.8))
+    styles = ["-", "--", "-.", ":"]
+    for i, (label, y) in enumerate(curves.items()):
+        ax.plot(x, y, styles[i % 4], color=OKABE_ITO[(4, 5, 2, 0, 6)[i % 5]], lw=2, label=label)
+    for i, (label, v) in enumerate((hlines or {}).items()):
+        ax.axhline(v, color=OKABE_ITO[7], ls=styles[(i + 1) % 4], lw=1, label=label)
+    ax.set_xscale(xscale)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    if ylim:
+        ax.set_ylim(*ylim)
+    ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
     fig.tight_layout()
     return fig

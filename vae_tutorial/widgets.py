@@ -15,12 +15,14 @@ import matplotlib.pyplot as plt
 import torch
 from IPython.display import display
 
-from vae_tutorial import estimators, plotting, sampling
+from vae_tutorial import estimators, inference, losses, models, plotting, sampling
 
 __all__ = [
     "change_of_variables_explorer",
+    "elbo_explorer",
     "gradient_variance_explorer",
     "importance_sampling_explorer",
+    "kl_explorer",
     "latent_traversal",
 ]
 
@@ -28,6 +30,97 @@ __all__ = [
 def _show(fig) -> None:  # noqa: ANN001
     display(fig)
     plt.close(fig)
+
+
+# --- chapters 2-3: KL divergence, Jensen and the ELBO ---
+
+
+def kl_explorer(
+    mu_q: float = 0.0, sigma_q: float = 1.0, mu_p: float = 1.0, sigma_p: float = 0.5
+) -> widgets.Widget:
+    r"""Two 1-D Gaussians q and p with sliders; both densities, both integrands and both KLs.
+
+    Sliders set the means and standard deviations of :math:`q` and :math:`p`. Printed:
+    :math:`\mathrm{KL}(q \,\|\, p)` and :math:`\mathrm{KL}(p \,\|\, q)` from
+    :func:`vae_tutorial.losses.kl_normal_normal`; the figure is
+    :func:`vae_tutorial.plotting.plot_two_gaussians`.
+
+    Args:
+        mu_q, sigma_q, mu_p, sigma_p: Initial slider values.
+
+    Introduced in the chapter "KL divergence".
+    """
+    sliders = {
+        "mu_q": widgets.FloatSlider(value=mu_q, min=-3.0, max=3.0, step=0.1, description="mean q"),
+        "sigma_q": widgets.FloatLogSlider(value=sigma_q, base=2, min=-3, max=2, step=0.1,
+                                          description="sd q"),
+        "mu_p": widgets.FloatSlider(value=mu_p, min=-3.0, max=3.0, step=0.1, description="mean p"),
+        "sigma_p": widgets.FloatLogSlider(value=sigma_p, base=2, min=-3, max=2, step=0.1,
+                                          description="sd p"),
+    }
+
+    def update(mu_q: float, sigma_q: float, mu_p: float, sigma_p: float) -> None:
+        t = lambda v: torch.tensor([v], dtype=torch.float64)  # noqa: E731
+        lq, lp = t(2.0 * math.log(sigma_q)), t(2.0 * math.log(sigma_p))
+        kl_qp = float(losses.kl_normal_normal(t(mu_q), lq, t(mu_p), lp))
+        kl_pq = float(losses.kl_normal_normal(t(mu_p), lp, t(mu_q), lq))
+        print(f"KL(q || p) = {kl_qp:.4f} nats   KL(p || q) = {kl_pq:.4f} nats   "
+              f"difference = {kl_qp - kl_pq:+.4f}")
+        _show(plotting.plot_two_gaussians(mu_q, sigma_q, mu_p, sigma_p))
+
+    out = widgets.interactive_output(update, sliders)
+    return widgets.VBox([widgets.HBox([sliders["mu_q"], sliders["sigma_q"]]),
+                         widgets.HBox([sliders["mu_p"], sliders["sigma_p"]]), out])
+
+
+def elbo_explorer(model=None, x: torch.Tensor | None = None) -> widgets.Widget:  # noqa: ANN001
+    r"""Move a Gaussian :math:`q(z)` on a 1-D linear-Gaussian model; watch log p(x), the ELBO and the gap.
+
+    Sliders set :math:`q`'s mean and log-variance. Printed: the exact :math:`\log p(x)`, the
+    analytic ELBO (:func:`vae_tutorial.inference.linear_gaussian_elbo`), the gap
+    :math:`\mathrm{KL}(q \,\|\, p(z \mid x))` (:func:`vae_tutorial.inference.kl_to_posterior`) and
+    the residual of :math:`\log p(x) = \mathrm{ELBO} + \mathrm{KL}`. The gap is zero exactly when
+    :math:`q` is the posterior.
+
+    Args:
+        model: A :class:`~vae_tutorial.models.LinearGaussian` with L = 1 (default: D = 2, seed 0).
+        x: One data point, shape ``(D,)`` (default: a fixed point drawn from the model).
+
+    Introduced in the chapter "Jensen's inequality and the ELBO".
+    """
+    if model is None:
+        model = models.LinearGaussian.random(data_dim=2, latent_dim=1, noise_std=0.7, seed=0)
+    if model.latent_dim != 1:
+        raise ValueError(f"model must have latent_dim 1; got {model.latent_dim}")
+    with torch.no_grad():
+        if x is None:
+            x, _ = model.sample(1, generator=torch.Generator().manual_seed(3))
+        x = x.reshape(1, -1)
+        mean, cov = model.posterior(x)
+        m, s = float(mean), float(cov.sqrt())
+        log_evidence = float(model.log_evidence(x))
+    z = torch.linspace(m - 5 * max(s, 0.5), m + 5 * max(s, 0.5), 600, dtype=torch.float64)
+    posterior = torch.exp(-0.5 * ((z - m) / s) ** 2) / (s * math.sqrt(2 * math.pi))
+    sliders = {
+        "mu": widgets.FloatSlider(value=round(m + 1.0, 1), min=round(m - 3.0, 1),
+                                  max=round(m + 3.0, 1), step=0.05, description="mean of q"),
+        "logvar": widgets.FloatSlider(value=0.0, min=-5.0, max=2.0, step=0.1,
+                                      description="log var q"),
+    }
+
+    def update(mu: float, logvar: float) -> None:
+        mu_t = torch.tensor([[mu]], dtype=torch.float64)
+        lv_t = torch.tensor([[logvar]], dtype=torch.float64)
+        with torch.no_grad():
+            elbo = float(inference.linear_gaussian_elbo(model, x, mu_t, lv_t))
+            gap = float(inference.kl_to_posterior(model, x, mu_t, lv_t))
+        print(f"log p(x) = {log_evidence:.4f}   ELBO = {elbo:.4f}   KL(q || p(z|x)) = {gap:.4f}   "
+              f"|log p(x) - ELBO - KL| < 1e-10: {abs(log_evidence - elbo - gap) < 1e-10}")
+        q = torch.exp(-0.5 * (z - mu) ** 2 / math.exp(logvar)) / math.sqrt(2 * math.pi * math.exp(logvar))
+        _show(plotting.plot_elbo_gap(z, posterior, q, log_evidence, elbo))
+
+    out = widgets.interactive_output(update, sliders)
+    return widgets.VBox([widgets.HBox([sliders["mu"], sliders["logvar"]]), out])
 
 
 def importance_sampling_explorer(model, x: torch.Tensor, *, seed: int = 0) -> widgets.Widget:  # noqa: ANN001
