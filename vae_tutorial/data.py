@@ -101,9 +101,10 @@ def _split(
     x = torch.as_tensor(images, dtype=torch.float32).reshape(n, -1).clamp_(0.0, 1.0)
     y = torch.as_tensor(labels, dtype=torch.int64)
     g = torch.Generator().manual_seed(seed)
+    # the permutation is drawn first, so a seed gives the same split with or without binarization
+    perm = torch.randperm(n, generator=g)
     if binarize_mode == "static":
         x = _binarize(x, generator=g)
-    perm = torch.randperm(n, generator=g)
     test_idx, train_idx = perm[:test_size], perm[test_size:]
     return DigitData(
         x_train=x[train_idx].contiguous(),

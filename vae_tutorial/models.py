@@ -218,7 +218,9 @@ class LinearGaussian(nn.Module):
             raise ValueError(f"noise_std must be a positive number; got {noise_std!r}")
         self.weight = nn.Parameter(weight.clone())
         self.bias = nn.Parameter(bias.clone())
-        self.log_noise_std = nn.Parameter(torch.tensor(math.log(noise_std), dtype=weight.dtype))
+        self.log_noise_std = nn.Parameter(
+            torch.tensor(math.log(noise_std), dtype=weight.dtype, device=weight.device)
+        )
 
     @classmethod
     def random(

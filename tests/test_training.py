@@ -1,0 +1,340 @@
+"""Tests of :mod:`vae_tutorial.training`: a short real run, the checkpoint, divergence handling,
+the IWAE objective, and argument checks. Small models and data keep the file fast.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch.distributions import Normal
+
+from vae_tutorial import data, losses, training
+from vae_tutorial.models import VAE
+
+
+def _states_equal(a: dict, b: dict) -> bool:
+    return a.keys() == b.keys() and all(torch.equal(a[k].cpu(), b[k].cpu()) for k in a)
+
+
+@pytest.fixture(scope="module")
+def mnist_small(mnist) -> tuple[torch.Tensor, torch.Tensor]:
+    """1,000 training images (grey) and 500 test images binarized once (seed 0)."""
+    x_test = data.binarize(mnist.x_test[:500], generator=torch.Generator().manual_seed(0))
+    return mnist.x_train[:1000], x_test
+
+
+@pytest.fixture(scope="module")
+def digits_small() -> tuple[torch.Tensor, torch.Tensor]:
+    d = data.load_digits()
+    return d.x_train[:256], data.binarize(
+        d.x_test[:100], generator=torch.Generator().manual_seed(0)
+    )
+
+
+def _digits_vae(seed: int = 0) -> VAE:
+    torch.manual_seed(seed)
+    return VAE(data_dim=64, hidden_dim=32, latent_dim=4)
+
+
+@pytest.fixture(scope="module")
+def short_run(mnist_small, tmp_path_factory):
+    """3 epochs on 1,000 MNIST images, hidden_dim 100, with a checkpoint file."""
+    x_train, x_test = mnist_small
+    torch.manual_seed(0)
+    model = VAE(data_dim=784, hidden_dim=100, latent_dim=10)
+    before = training.evaluate(model, x_test)
+    path = tmp_path_factory.mktemp("ckpt") / "sub" / "best.pt"
+    history = training.train(
+        model, x_train, x_test, epochs=3, batch_size=100, progress=False, checkpoint_path=path
+    )
+    return model, history, path, before
+
+
+def test_short_run_improves_the_test_elbo(short_run, mnist_small):
+    model, history, _, before = short_run
+    after = training.evaluate(model, mnist_small[1])
+    assert after > before + 50.0, f"test ELBO {before:.1f} -> {after:.1f} nats per image"
+    assert history.test_elbo[-1] > history.test_elbo[0]
+    assert all(math.isfinite(v) for v in history.train_elbo + history.test_elbo)
+    # the ELBO of binary 784-pixel images is negative, and far above the untrained value
+    assert before < after < 0
+
+
+def test_history(short_run):
+    _, history, path, _ = short_run
+    assert history.epoch == [1, 2, 3]
+    assert len(history.train_elbo) == len(history.test_elbo) == len(history.seconds) == 3
+    assert all(s > 0 for s in history.seconds)
+    best = max(range(3), key=lambda i: history.test_elbo[i]) + 1
+    assert history.best_epoch == best
+    assert history.checkpoint_path == path
+
+
+def test_model_ends_in_its_best_state(short_run, mnist_small):
+    model, history, _, _ = short_run
+    score = training.evaluate(model, mnist_small[1])
+    assert score == pytest.approx(history.test_elbo[history.best_epoch - 1], abs=1e-3)
+
+
+def test_checkpoint_is_written_and_loads_into_a_fresh_vae(short_run, mnist_small):
+    model, _, path, _ = short_run
+    assert path.is_file()
+    assert not path.with_suffix(path.suffix + ".tmp").exists()
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    assert _states_equal(state, model.state_dict())
+    fresh = VAE(data_dim=784, hidden_dim=100, latent_dim=10)
+    fresh.load_state_dict(state)
+    x_test = mnist_small[1]
+    assert training.evaluate(fresh, x_test) == training.evaluate(model, x_test)
+
+
+def test_evaluate_matches_an_independent_elbo(digits_small):
+    """evaluate() is the single-sample ELBO with noise from a generator seeded with ``seed``."""
+    _, x = digits_small
+    model = _digits_vae()
+    out = training.evaluate(model, x, seed=5, batch_size=1000)
+    with torch.no_grad():
+        mu, logvar = model.encode(x)
+        std = torch.exp(0.5 * logvar)
+        eps = torch.randn(mu.shape, generator=torch.Generator().manual_seed(5))
+        z = mu + std * eps
+        logits = model.decode(z)
+        rec = -F.binary_cross_entropy_with_logits(logits, x, reduction="none").sum(-1)
+        prior = Normal(torch.zeros_like(mu), torch.ones_like(mu))
+        kl = torch.distributions.kl_divergence(Normal(mu, std), prior).sum(-1)
+    assert out == pytest.approx(float((rec - kl).mean()), rel=1e-5)
+    assert model.training  # evaluate puts the model back in its train/eval mode
+    model.eval()
+    training.evaluate(model, x)
+    assert not model.training
+
+
+def test_same_seed_same_run(digits_small):
+    x_train, x_test = digits_small
+    runs = []
+    for _ in range(2):
+        model = _digits_vae()
+        h = training.train(model, x_train, x_test, epochs=2, batch_size=64, progress=False, seed=7)
+        runs.append((h.train_elbo, h.test_elbo, copy.deepcopy(model.state_dict())))
+    assert runs[0][0] == runs[1][0] and runs[0][1] == runs[1][1]
+    assert _states_equal(runs[0][2], runs[1][2])
+
+
+def test_without_test_set_best_is_by_training_objective(digits_small):
+    x_train, _ = digits_small
+    h = training.train(_digits_vae(), x_train, epochs=2, batch_size=64, progress=False)
+    assert all(math.isnan(v) for v in h.test_elbo)
+    assert h.best_epoch == max(range(2), key=lambda i: h.train_elbo[i]) + 1
+
+
+@pytest.mark.parametrize(("objective", "k"), [("iwae", 5), ("elbo", 3)])
+def test_objectives_with_k_samples_run(objective, k, digits_small):
+    x_train, x_test = digits_small
+    model = _digits_vae()
+    h = training.train(
+        model, x_train, x_test, epochs=2, batch_size=64, objective=objective, k=k, progress=False
+    )
+    assert h.epoch == [1, 2]
+    assert all(math.isfinite(v) for v in h.train_elbo + h.test_elbo)
+    assert all(v < 0 for v in h.train_elbo)
+
+
+def test_iwae_training_objective_is_at_least_the_elbo(digits_small):
+    """With the same start, the IWAE bound reported for epoch 1 is >= the ELBO reported."""
+    x_train, _ = digits_small
+    h_elbo = training.train(
+        _digits_vae(),
+        x_train,
+        epochs=1,
+        batch_size=256,
+        lr=1e-12,
+        progress=False,
+        dynamic_binarization=False,
+    )
+    h_iwae = training.train(
+        _digits_vae(),
+        x_train,
+        epochs=1,
+        batch_size=256,
+        lr=1e-12,
+        objective="iwae",
+        k=20,
+        progress=False,
+        dynamic_binarization=False,
+    )
+    assert h_iwae.train_elbo[0] > h_elbo.train_elbo[0]
+
+
+# --------------------------------------------------------------------------------------------
+# Divergence
+# --------------------------------------------------------------------------------------------
+
+
+def test_divergence_restores_best_state_and_keeps_the_checkpoint(
+    digits_small, tmp_path, monkeypatch
+):
+    """The objective turns nan in epoch 3: the model goes back to the best of epochs 1-2, which
+    is also the file on disk."""
+    x_train, x_test = digits_small
+    steps_per_epoch = math.ceil(x_train.shape[0] / 64)
+    nan_at = 2 * steps_per_epoch + 2  # epoch 3, step 2
+    calls = {"n": 0}
+    saved: list[dict] = []
+    at_divergence: dict = {}
+    original_objective, original_save = training._objective, training._save_atomic
+
+    def objective(model, *args, **kwargs):
+        calls["n"] += 1
+        bound = original_objective(model, *args, **kwargs)
+        if calls["n"] >= nan_at:
+            at_divergence.setdefault("state", copy.deepcopy(model.state_dict()))
+            return bound * math.nan
+        return bound
+
+    def save(state, path):
+        saved.append(copy.deepcopy(state))
+        original_save(state, path)
+
+    monkeypatch.setattr(training, "_objective", objective)
+    monkeypatch.setattr(training, "_save_atomic", save)
+    model = _digits_vae()
+    path = tmp_path / "best.pt"
+    with pytest.raises(training.TrainingDivergedError, match=r"non-finite elbo .* epoch 3"):
+        training.train(
+            model,
+            x_train,
+            x_test,
+            epochs=5,
+            batch_size=64,
+            lr=3e-3,
+            progress=False,
+            checkpoint_path=path,
+        )
+    assert saved, "epochs 1-2 improved the test ELBO, so a checkpoint was written"
+    on_disk = torch.load(path, map_location="cpu", weights_only=True)
+    assert _states_equal(on_disk, saved[-1])  # the last good checkpoint
+    assert _states_equal(model.state_dict(), saved[-1])  # the model is restored to it
+    # and that is not where training was when it diverged (epoch 3 had already taken a step)
+    assert not _states_equal(model.state_dict(), at_divergence["state"])
+    assert all(torch.isfinite(p).all() for p in model.parameters())
+    assert losses.is_validation_enabled()  # the validation setting survives the error
+
+
+def test_huge_learning_rate_diverges_and_restores_the_start(digits_small, tmp_path):
+    x_train, x_test = digits_small
+    model = _digits_vae()
+    start = copy.deepcopy(model.state_dict())
+    path = tmp_path / "best.pt"
+    with pytest.raises(training.TrainingDivergedError, match=r"non-finite elbo"):
+        training.train(
+            model,
+            x_train,
+            x_test,
+            epochs=2,
+            batch_size=64,
+            lr=1e12,
+            progress=False,
+            checkpoint_path=path,
+        )
+    # no epoch finished, so the best state is the initial one and nothing was saved
+    assert _states_equal(model.state_dict(), start)
+    assert not path.exists()
+    assert issubclass(training.TrainingDivergedError, RuntimeError)
+
+
+# --------------------------------------------------------------------------------------------
+# Arguments
+# --------------------------------------------------------------------------------------------
+
+_X = torch.full((8, 64), 0.5)
+
+BAD_ARGS = [
+    ("epochs_zero", dict(epochs=0), ValueError, r"epochs must be >= 1; got 0"),
+    ("epochs_float", dict(epochs=2.0), TypeError, r"epochs must be an int; got float"),
+    ("batch_size_zero", dict(batch_size=0), ValueError, r"batch_size must be >= 1"),
+    ("batch_size_bool", dict(batch_size=True), TypeError, r"batch_size must be an int; got bool"),
+    ("k_zero", dict(k=0), ValueError, r"k must be >= 1"),
+    ("lr_negative", dict(lr=-1e-3), ValueError, r"lr must be >= 0"),
+    ("lr_str", dict(lr="1e-3"), TypeError, r"lr must be a real number; got str"),
+    ("lr_nan", dict(lr=math.nan), ValueError, r"lr must be finite"),
+    ("beta_negative", dict(beta=-1.0), ValueError, r"beta must be >= 0"),
+    (
+        "objective",
+        dict(objective="vlb"),
+        ValueError,
+        r"objective must be 'elbo' or 'iwae'; got 'vlb'",
+    ),
+    ("validate", dict(validate="yes"), TypeError, r"enabled must be a bool"),
+    (
+        "x_train_dim",
+        dict(x_train=torch.full((8, 63), 0.5)),
+        ValueError,
+        r"x_train must have shape \(N, 64\) to match model\.data_dim; got \(8, 63\)",
+    ),
+    (
+        "x_train_1d",
+        dict(x_train=torch.full((64,), 0.5)),
+        ValueError,
+        r"x_train must have at least 2 dimension",
+    ),
+    (
+        "x_train_int",
+        dict(x_train=torch.ones(8, 64, dtype=torch.int64)),
+        TypeError,
+        r"x_train must be a floating-point tensor",
+    ),
+    ("x_train_list", dict(x_train=[[0.5] * 64]), TypeError, r"x_train must be a torch\.Tensor"),
+    (
+        "x_train_range",
+        dict(x_train=torch.full((8, 64), 1.5)),
+        ValueError,
+        r"x_train must lie in \[0, 1\]",
+    ),
+    (
+        "x_train_nan",
+        dict(x_train=torch.full((8, 64), math.nan)),
+        ValueError,
+        r"x_train must be finite",
+    ),
+    (
+        "x_test_dim",
+        dict(x_test=torch.full((8, 60), 0.5)),
+        ValueError,
+        r"x_test must have shape \(M, 64\); got \(8, 60\)",
+    ),
+    (
+        "x_test_range",
+        dict(x_test=torch.full((8, 64), -0.5)),
+        ValueError,
+        r"x_test must lie in \[0, 1\]",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "exc", "match"), [b[1:] for b in BAD_ARGS], ids=[b[0] for b in BAD_ARGS]
+)
+def test_bad_arguments(kwargs, exc, match, tmp_path):
+    model = _digits_vae()
+    start = copy.deepcopy(model.state_dict())
+    kwargs = {"x_train": _X, "x_test": None, "progress": False, **kwargs}
+    x_train, x_test = kwargs.pop("x_train"), kwargs.pop("x_test")
+    with pytest.raises(exc, match=match):
+        training.train(model, x_train, x_test, checkpoint_path=tmp_path / "c.pt", **kwargs)
+    assert _states_equal(model.state_dict(), start)  # nothing was trained
+    assert not (tmp_path / "c.pt").exists()
+    assert losses.is_validation_enabled()
+
+
+def test_seed_everything_returns_a_seeded_generator():
+    g = training.seed_everything(3)
+    a = torch.rand(3)
+    assert torch.equal(
+        torch.rand(3, generator=g), torch.rand(3, generator=torch.Generator().manual_seed(3))
+    )
+    training.seed_everything(3)
+    assert torch.equal(torch.rand(3), a)
