@@ -1,0 +1,229 @@
+"""Training throughput: one epoch of the book's VAE, three ways, timed alternately in one process.
+
+* **reference**: the loop of the PyTorch example ``pytorch/examples`` ``vae/main.py`` in its
+  long-standing form: a ``Dataset`` of 28x28 ``uint8`` images served through ``DataLoader``
+  (batch 128, shuffled) with a per-item ``ToTensor``-like transform, ``fc1/fc21/fc22/fc3/fc4``,
+  ``binary_cross_entropy`` on ``sigmoid`` outputs summed over pixels and batch plus the KL, Adam
+  with its defaults (lr 1e-3), and ``loss.item()`` every step. torchvision is not installed here,
+  so ``ToTensor`` is emulated from a numpy array (torchvision's MNIST would also build a PIL image
+  per item, which would only make the reference slower).
+* **ours**: :func:`vae_tutorial.training.train` for one epoch (``dynamic_binarization=False``, so
+  both sides fit the same grey values; no test set; no progress bar).
+* **ours, foreach Adam**: the same with ``torch.optim.Adam(foreach=True)``, what ``train`` used
+  before it switched to the fused kernel.
+* **matmul floor**: only the matrix products of the same epoch (same layer sizes and batch sizes):
+  per step the 4 forward products, the 4 weight gradients and the 3 input gradients (none for the
+  first layer), written into preallocated outputs. No training loop can take less.
+
+Model: 784-400-20, ReLU, Bernoulli decoder; data: the 4,000 training images of
+``vae_tutorial.data.load_mnist()``; batch 128 (32 steps, the last of 32 images).
+
+Run on its own: ``.venv/bin/python benchmarks/train_throughput.py [--repeats 7] [--threads 2 1]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import time
+from statistics import median
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.utils.data import DataLoader, Dataset
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import Row, alternate, print_rows, ratios  # noqa: E402
+
+BATCH = 128
+LR = 1e-3
+SIZES = [(784, 400), (400, 40), (20, 400), (400, 784)]  # (in, out) of the four linear layers
+
+
+# --- the reference, written the way pytorch/examples vae/main.py writes it ----------------------
+class RefVAE(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc1 = nn.Linear(784, 400)
+        self.fc21 = nn.Linear(400, 20)
+        self.fc22 = nn.Linear(400, 20)
+        self.fc3 = nn.Linear(20, 400)
+        self.fc4 = nn.Linear(400, 784)
+
+    def encode(self, x):
+        h1 = F.relu(self.fc1(x))
+        return self.fc21(h1), self.fc22(h1)
+
+    def reparameterize(self, mu, logvar):
+        std = torch.exp(0.5 * logvar)
+        eps = torch.randn_like(std)
+        return mu + eps * std
+
+    def decode(self, z):
+        h3 = F.relu(self.fc3(z))
+        return torch.sigmoid(self.fc4(h3))
+
+    def forward(self, x):
+        mu, logvar = self.encode(x.view(-1, 784))
+        z = self.reparameterize(mu, logvar)
+        return self.decode(z), mu, logvar
+
+
+def ref_loss_function(recon_x, x, mu, logvar):
+    BCE = F.binary_cross_entropy(recon_x, x.view(-1, 784), reduction="sum")
+    KLD = -0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp())
+    return BCE + KLD
+
+
+def to_tensor(pic: np.ndarray) -> torch.Tensor:
+    """What torchvision's ``ToTensor`` does to an (H, W) uint8 image: (1, H, W) float in [0, 1]."""
+    img = torch.from_numpy(np.array(pic, np.uint8, copy=True))
+    img = img.view(pic.shape[0], pic.shape[1], 1).permute((2, 0, 1)).contiguous()
+    return img.to(dtype=torch.get_default_dtype()).div(255)
+
+
+class ImageDataset(Dataset):
+    """Like torchvision's ``MNIST``: ``uint8`` images and int labels, transformed per item."""
+
+    def __init__(self, images: np.ndarray, labels: np.ndarray, transform):
+        self.data, self.targets, self.transform = images, labels, transform
+
+    def __len__(self):
+        return len(self.data)
+
+    def __getitem__(self, index):
+        img, target = self.data[index], int(self.targets[index])
+        return self.transform(img), target
+
+
+def reference_epoch(images: np.ndarray, labels: np.ndarray, seed: int = 1) -> float:
+    torch.manual_seed(seed)
+    model = RefVAE()
+    start = time.perf_counter()
+    train_loader = DataLoader(ImageDataset(images, labels, to_tensor), batch_size=BATCH, shuffle=True)
+    optimizer = torch.optim.Adam(model.parameters(), lr=LR)
+    model.train()
+    train_loss = 0
+    for batch_idx, (data, _) in enumerate(train_loader):
+        optimizer.zero_grad()
+        recon_batch, mu, logvar = model(data)
+        loss = ref_loss_function(recon_batch, data, mu, logvar)
+        loss.backward()
+        train_loss += loss.item()
+        optimizer.step()
+    seconds = time.perf_counter() - start
+    assert math.isfinite(train_loss)
+    return seconds
+
+
+# --- ours ---------------------------------------------------------------------------------------
+def ours_epoch(x_train: torch.Tensor, *, foreach_adam: bool = False, seed: int = 1) -> float:
+    from vae_tutorial import training
+    from vae_tutorial.models import VAE
+
+    torch.manual_seed(seed)
+    model = VAE(784, 400, 20)
+    fused_adam = training._adam
+    if foreach_adam:
+        training._adam = lambda params, lr: torch.optim.Adam(params, lr=lr, foreach=True)
+    try:
+        start = time.perf_counter()
+        history = training.train(
+            model, x_train, None, epochs=1, batch_size=BATCH, lr=LR,
+            dynamic_binarization=False, progress=False, seed=seed,
+        )
+        seconds = time.perf_counter() - start
+    finally:
+        training._adam = fused_adam
+    assert math.isfinite(history.train_elbo[0])
+    return seconds
+
+
+# --- the floor: the same epoch's matrix products alone ------------------------------------------
+def matmul_floor_epoch(n: int, seed: int = 0) -> float:
+    g = torch.Generator().manual_seed(seed)
+    batches = [min(BATCH, n - s * BATCH) for s in range(math.ceil(n / BATCH))]
+    weights = [torch.randn(o, i, generator=g) for i, o in SIZES]  # (out, in)
+    prepared = {}
+    for b in set(batches):
+        acts = [torch.randn(b, i, generator=g) for i, _ in SIZES]  # inputs of each layer
+        grads = [torch.randn(b, o, generator=g) for _, o in SIZES]  # gradients of each output
+        outs = [torch.empty(b, o) for _, o in SIZES]
+        gw = [torch.empty(o, i) for i, o in SIZES]
+        gx = [torch.empty(b, i) for i, _ in SIZES]
+        prepared[b] = (acts, grads, outs, gw, gx)
+    start = time.perf_counter()
+    for b in batches:
+        acts, grads, outs, gw, gx = prepared[b]
+        for j, w in enumerate(weights):
+            torch.mm(acts[j], w.t(), out=outs[j])  # forward: (B, in) @ (in, out)
+            torch.mm(grads[j].t(), acts[j], out=gw[j])  # weight gradient: (out, B) @ (B, in)
+            if j > 0:  # no gradient with respect to the data
+                torch.mm(grads[j], w, out=gx[j])  # input gradient: (B, out) @ (out, in)
+    return time.perf_counter() - start
+
+
+def flops_per_epoch(n: int) -> float:
+    """Floating-point operations of the floor's products for ``n`` examples (2 per multiply-add)."""
+    macs = sum(i * o for i, o in SIZES)
+    first = SIZES[0][0] * SIZES[0][1]
+    return 2.0 * n * (3 * macs - first)
+
+
+def run(repeats: int = 7, threads: list[int] | None = None, warmup: int = 1) -> list[Row]:
+    """Time the four sides alternately for each thread count; return the table rows."""
+    from vae_tutorial import data
+
+    digits = data.load_mnist()
+    x_train = digits.x_train  # (4000, 784) float32 in [0, 1]
+    n = x_train.shape[0]
+    images = (x_train * 255).round().to(torch.uint8).reshape(n, 28, 28).numpy()
+    labels = digits.y_train.numpy()
+    default_threads = torch.get_num_threads()
+    rows: list[Row] = []
+    for t in threads or [default_threads]:
+        torch.set_num_threads(t)
+        sides = {
+            "reference": lambda: reference_epoch(images, labels),
+            "ours": lambda: ours_epoch(x_train),
+            "ours_foreach": lambda: ours_epoch(x_train, foreach_adam=True),
+            "floor": lambda: matmul_floor_epoch(n),
+        }
+        res = alternate(sides, repeats=repeats, warmup=warmup)
+        tag = f"{t} thread" + ("s" if t > 1 else "")
+        speedup = ratios(res["reference"], res["ours"])
+        to_floor = ratios(res["ours"], res["floor"])
+        gflops = [flops_per_epoch(n) / s / 1e9 for s in res["floor"]]
+        b = "training"
+        rows += [
+            Row(b, f"reference loop (DataLoader + ToTensor, BCE on sigmoid), one epoch, {tag}", res["reference"], "s"),
+            Row(b, f"vae_tutorial.training.train, one epoch, {tag}", res["ours"], "s"),
+            Row(b, f"train with foreach Adam (before), one epoch, {tag}", res["ours_foreach"], "s"),
+            Row(b, f"matmul floor of the same epoch, {tag}", res["floor"], "s",
+                note=f"{flops_per_epoch(n) / 1e9:.1f} GFLOP, median {median(gflops):.0f} GFLOP/s"),
+            Row(b, f"speed-up of train over the reference, {tag}", speedup, "x",
+                target=">= 2", met=median(speedup) >= 2),
+            Row(b, f"train time / matmul floor, {tag}", to_floor, "x",
+                target="<= 3", met=median(to_floor) <= 3),
+            Row(b, f"speed-up of fused over foreach Adam in train, {tag}",
+                ratios(res["ours_foreach"], res["ours"]), "x"),
+        ]
+    torch.set_num_threads(default_threads)
+    return rows
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=7, help="timed rounds (after one warm-up)")
+    parser.add_argument("--threads", type=int, nargs="+", default=None,
+                        help="torch thread counts to run (default: torch's default)")
+    args = parser.parse_args(argv)
+    print_rows(run(args.repeats, args.threads), "Training throughput")
+
+
+if __name__ == "__main__":
+    main()
