@@ -11,6 +11,10 @@ instead:
 2. that folder goes to ``html_static_path``, so it is copied to ``_static/jupyter-widgets/``;
 3. ``nb_ipywidgets_js`` points myst-nb at ``_static/jupyter-widgets/embed.js``.
 
+The html-manager typesets widget labels with MathJax 2's ``MathJax.Hub.Queue``; the book runs
+MathJax 3, so ``_static/widgets-mathjax3-shim.js`` (beside this file) is loaded first and gives
+MathJax 3 a ``Hub.Queue`` that calls ``typesetPromise``.
+
 ``embed.js`` bundles ``@jupyter-widgets/base``, ``controls`` and ``output`` (all the book's
 explorers use) with their Font Awesome fonts, and needs no require.js. It cannot load
 third-party widget libraries, which would come from a CDN.
@@ -38,6 +42,8 @@ logger = logging.getLogger(__name__)
 HTML_MANAGER = "@jupyter-widgets/html-manager@1.0.15"
 #: Subfolder of ``_static`` the script and its fonts are copied to.
 STATIC_SUBDIR = "jupyter-widgets"
+#: Loaded before embed.js: gives MathJax 3 the MathJax 2 ``Hub.Queue`` the html-manager calls.
+SHIM = "widgets-mathjax3-shim.js"
 
 
 def _fetch(dest: Path) -> None:
@@ -80,8 +86,9 @@ def _configure(app: Sphinx, config) -> None:
     # served from _static; myst-nb adds it only to pages that hold widget state.
     root = _widgets_root(app)
     root.mkdir(parents=True, exist_ok=True)  # Sphinx drops html_static_path entries that don't exist
-    config.html_static_path = [*config.html_static_path, str(root)]
-    config.nb_ipywidgets_js = {f"{STATIC_SUBDIR}/embed.js": {}}
+    shim = Path(__file__).parent / "_static"
+    config.html_static_path = [*config.html_static_path, str(root), str(shim)]
+    config.nb_ipywidgets_js = {SHIM: {}, f"{STATIC_SUBDIR}/embed.js": {}}
 
 
 def _ensure_fetched(app: Sphinx) -> None:
