@@ -17,7 +17,6 @@ import torch
 from matplotlib.figure import Figure
 
 __all__ = [
-    "DIGIT_COLOURS",
     "OKABE_ITO",
     "image_grid",
     "plot_bayes_1d",
@@ -138,7 +137,7 @@ def plot_history(history, *, title: str = "The ELBO rises during training") -> F
 
 # --- chapters 4-7: importance sampling, gradient variance, change of variables, latent space ---
 
-#: Ten colours for the ten digit classes: Okabe-Ito plus grey and wine.
+# Ten colours for the ten digit classes: Okabe-Ito plus grey and wine.
 DIGIT_COLOURS = OKABE_ITO + ("#999999", "#882255")
 
 
