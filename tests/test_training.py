@@ -92,6 +92,29 @@ def test_checkpoint_is_written_and_loads_into_a_fresh_vae(short_run, mnist_small
     assert training.evaluate(fresh, x_test) == training.evaluate(model, x_test)
 
 
+def test_model_and_checkpoint_are_the_best_epoch_not_the_last(digits_small, tmp_path, monkeypatch):
+    """Test ELBOs -90, -70, -80: epoch 2 is best, so the model ends there and so does the file."""
+    x_train, x_test = digits_small
+    scores = iter([-90.0, -70.0, -80.0])
+    states: list[dict] = []
+
+    def fake_evaluate(model, *args, **kwargs):
+        states.append(copy.deepcopy(model.state_dict()))  # the state the score belongs to
+        return next(scores)
+
+    monkeypatch.setattr(training, "evaluate", fake_evaluate)
+    model = _digits_vae()
+    path = tmp_path / "best.pt"
+    h = training.train(
+        model, x_train, x_test, epochs=3, batch_size=64, progress=False, checkpoint_path=path
+    )
+    assert h.test_elbo == [-90.0, -70.0, -80.0]
+    assert h.best_epoch == 2
+    assert not _states_equal(states[1], states[2])  # epoch 3 did change the weights
+    assert _states_equal(model.state_dict(), states[1])
+    assert _states_equal(torch.load(path, map_location="cpu", weights_only=True), states[1])
+
+
 def test_evaluate_matches_an_independent_elbo(digits_small):
     """evaluate() is the single-sample ELBO with noise from a generator seeded with ``seed``."""
     _, x = digits_small
@@ -111,6 +134,18 @@ def test_evaluate_matches_an_independent_elbo(digits_small):
     model.eval()
     training.evaluate(model, x)
     assert not model.training
+
+
+def test_trains_on_device(device, digits_small):
+    """Model and batches on ``device`` (the data may come from the CPU): one epoch runs."""
+    x_train, x_test = digits_small
+    model = _digits_vae().to(device)
+    h = training.train(model, x_train, x_test, epochs=1, batch_size=64, progress=False)
+    assert math.isfinite(h.train_elbo[0]) and math.isfinite(h.test_elbo[0])
+    assert {p.device.type for p in model.parameters()} == {device.type}
+    # test data already on the device are binarized there
+    h = training.train(model, x_train, x_test.to(device), epochs=1, batch_size=64, progress=False)
+    assert math.isfinite(h.test_elbo[0])
 
 
 def test_same_seed_same_run(digits_small):

@@ -206,9 +206,13 @@ def train(
 
     device = next(model.parameters()).device
     g = seed_everything(seed)
+    # a CPU generator cannot drive a CUDA kernel: batches on another device are binarized with a
+    # generator there (on the CPU this is g itself, so CPU runs draw exactly the same numbers)
+    g_device = g if device.type == "cpu" else torch.Generator(device=device).manual_seed(seed)
     x_train = x_train.to(device)
     if x_test is not None and dynamic_binarization:
-        x_test = torch.bernoulli(x_test, generator=torch.Generator().manual_seed(seed))
+        g_test = torch.Generator(device=x_test.device).manual_seed(seed)
+        x_test = torch.bernoulli(x_test, generator=g_test)
     opt = _adam(list(model.parameters()), lr)
     history = History(checkpoint_path=Path(checkpoint_path) if checkpoint_path else None)
     best_score, best_state = -math.inf, copy.deepcopy(model.state_dict())
@@ -227,7 +231,7 @@ def train(
             for i in range(steps):
                 xb = x_train[perm[i * batch_size : (i + 1) * batch_size]]  # (B, D)
                 if dynamic_binarization:
-                    xb = torch.bernoulli(xb, generator=g)
+                    xb = torch.bernoulli(xb, generator=g_device)
                 bound = _objective(model, xb, objective, k, beta)
                 opt.zero_grad(set_to_none=True)
                 (-bound).backward()
