@@ -59,14 +59,14 @@ def _chromium() -> str | None:
 
 def _built_pages() -> list[str]:
     """The pages the last build wrote: its documents (from searchindex.js, so stale pages of
-    earlier incremental builds are left out), the index pages and the highlighted sources."""
+    earlier incremental builds are left out), the top-level index pages (general, search,
+    Python modules, proofs) and the highlighted sources."""
     index = json.loads(
         re.fullmatch(r"Search\.setIndex\((.*)\)\s*", (HTML / "searchindex.js").read_text(),
                      flags=re.S).group(1)
     )
     pages = [f"{doc}.html" for doc in index["docnames"]]
-    pages += [p for p in ("index.html", "genindex.html", "py-modindex.html", "search.html")
-              if (HTML / p).is_file()]
+    pages += [p.name for p in HTML.glob("*.html")]  # index, genindex, search, module/proof indices
     pages += [p.relative_to(HTML).as_posix() for p in (HTML / "_modules").rglob("*.html")]
     return sorted(set(pages))
 
@@ -109,6 +109,7 @@ def browser():
     executable = _chromium()
     if executable is None:
         pytest.skip("no Chromium found: `apt-get install chromium` or set CHROMIUM=/path")
+    shutil.rmtree(SCREENSHOTS, ignore_errors=True)  # only this run's pages
     with sync_api.sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
         yield browser

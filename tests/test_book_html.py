@@ -1,0 +1,190 @@
+"""The built book's HTML, read without a browser: offline assets, numbered and resolvable
+cross-references, chapter links in the API reference, exercise solutions in dropdowns.
+
+These checks need only ``_build/html`` (``make book``), so they run where Chromium does not;
+``tests/test_browser.py`` opens the same pages in a real browser. Skipped when the book has not
+been built. ``BOOK_HTML`` points them at another built book.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from functools import cache
+from pathlib import Path
+from urllib.parse import unquote, urljoin, urlsplit
+
+import pytest
+
+bs4 = pytest.importorskip("bs4", reason="beautifulsoup4 (a dependency of the book's theme) is missing")
+
+ROOT = Path(__file__).resolve().parents[1]
+HTML = Path(os.environ.get("BOOK_HTML", ROOT / "_build" / "html")).resolve()
+
+pytestmark = pytest.mark.skipif(
+    not (HTML / "searchindex.js").is_file(),
+    reason=f"{HTML} holds no built book: run `make book` first",
+)
+
+
+@cache
+def _docs() -> tuple[str, ...]:
+    """The documents of the last build (searchindex.js), as page paths."""
+    text = (HTML / "searchindex.js").read_text()
+    index = json.loads(re.fullmatch(r"Search\.setIndex\((.*)\)\s*", text, flags=re.S).group(1))
+    return tuple(f"{doc}.html" for doc in index["docnames"])
+
+
+@cache
+def _soup(page: str):
+    return bs4.BeautifulSoup((HTML / page).read_text(encoding="utf-8"), "html.parser")
+
+
+@cache
+def _ids(page: str) -> frozenset[str]:
+    return frozenset(el["id"] for el in _soup(page).find_all(id=True))
+
+
+def _main(page: str):
+    """The page's article, without the theme's navigation."""
+    soup = _soup(page)
+    return soup.find("article") or soup.find("main") or soup.body
+
+
+def test_scripts_and_styles_are_served_by_the_book():
+    """No page loads a script or a stylesheet from another host (MathJax, widgets, fonts)."""
+    remote = {}
+    for page in _docs():
+        soup = _soup(page)
+        urls = [s.get("src") for s in soup.find_all("script")]
+        urls += [link.get("href") for link in soup.find_all("link", rel="stylesheet")]
+        bad = [u for u in urls if u and urlsplit(u).scheme in ("http", "https", "")
+               and urlsplit(u).netloc]
+        if bad:
+            remote[page] = bad
+    assert not remote, f"assets loaded from other hosts: {remote}"
+
+
+def test_math_pages_load_the_local_mathjax():
+    math_pages = [p for p in _docs() if _main(p).select(".math")]
+    assert math_pages, "no page of the book has math"
+    assert (HTML / "_static" / "mathjax" / "tex-chtml.js").is_file()
+    for page in math_pages:
+        srcs = [s.get("src", "") for s in _soup(page).find_all("script")]
+        assert any("_static/mathjax/tex-chtml.js" in s for s in srcs), page
+
+
+def test_widget_pages_load_the_local_widget_script():
+    widget_pages = [p for p in _docs()
+                    if _soup(p).find("script", type="application/vnd.jupyter.widget-state+json")]
+    if not widget_pages:
+        pytest.skip("no page carries widget state")
+    assert (HTML / "_static" / "jupyter-widgets" / "embed.js").is_file()
+    for page in widget_pages:
+        srcs = [s.get("src", "") for s in _soup(page).find_all("script")]
+        assert any("_static/jupyter-widgets/embed.js" in s for s in srcs), page
+        assert any("_static/widgets-mathjax3-shim.js" in s for s in srcs), page
+
+
+def _eqno(div) -> str | None:
+    """The number shown beside a displayed equation, "(2.1)", without its "#" permalink."""
+    eqno = div.select_one(".eqno") if div is not None else None
+    if eqno is None:
+        return None
+    return "".join(t for t in eqno.find_all(string=True)
+                   if not t.find_parent("a", class_="headerlink")).strip()
+
+
+def test_labelled_equations_are_numbered():
+    unnumbered = []
+    for page in _docs():
+        for div in _main(page).select('div.math[id^="equation-"]'):
+            if not re.fullmatch(r"\(\d+(\.\d+)*\)", _eqno(div) or ""):
+                unnumbered.append(f"{page}#{div['id']}")
+    assert not unnumbered, f"labelled equations without a number: {unnumbered}"
+
+
+def test_equation_references_show_the_number_of_their_target():
+    wrong = []
+    for page in _docs():
+        for a in _main(page).select('a[href*="#equation-"]:not(.headerlink)'):
+            target = urljoin(page, a["href"])
+            path, frag = target.split("#", 1)
+            number = _eqno(_soup(path).find(id=frag)) if (HTML / path).is_file() else None
+            if number is None or a.get_text(strip=True) != number:
+                wrong.append(f"{page}: {a.get_text(strip=True)!r} -> {a['href']} ({number})")
+    assert not wrong, "equation references that do not show their target's number:\n" + \
+        "\n".join(wrong)
+
+
+def test_internal_links_resolve():
+    """Every link from one page of the book to another (and to an anchor in it) lands."""
+    broken = []
+    for page in _docs():
+        for a in _main(page).find_all("a", href=True):
+            href = a["href"]
+            parts = urlsplit(href)
+            if parts.scheme or parts.netloc or href.startswith(("mailto:", "javascript:")):
+                continue
+            target = urljoin(page, unquote(parts.path)) if parts.path else page
+            if target.endswith("/"):
+                target += "index.html"
+            if not (HTML / target).is_file():
+                broken.append(f"{page}: {href} (no file)")
+            elif parts.fragment and target.endswith(".html") \
+                    and parts.fragment not in _ids(target):
+                broken.append(f"{page}: {href} (no anchor)")
+    assert not broken, "broken internal links:\n" + "\n".join(broken)
+
+
+def test_no_myst_directive_is_left_as_text():
+    """A ```{solution} that holds a ```python block is closed by the inner fence, and what
+    follows (often the next ```{exercise}) turns into a code block: use ````{solution}."""
+    pattern = re.compile(r"^\s*(`{3,}|:{3,})\s*\{[a-z-]+(:[a-z-]+)?\}", flags=re.M)
+    leftovers = {}
+    for page in _docs():
+        text = _main(page).get_text("\n")
+        found = [m.group(0).strip() for m in pattern.finditer(text)]
+        if found:
+            leftovers[page] = found
+    assert not leftovers, f"MyST directives rendered as text: {leftovers}"
+
+
+def test_every_solution_is_a_dropdown_and_follows_an_exercise():
+    problems = []
+    for page in _docs():
+        main = _main(page)
+        for sol in main.select("div.solution"):
+            if "dropdown" not in sol.get("class", []):
+                problems.append(f"{page}: solution {sol.get('id')} is not a dropdown")
+        exercises = {ex.get("id") for ex in main.select("div.exercise")}
+        for sol in main.select("div.solution"):
+            link = sol.select_one(".admonition-title a[href]")
+            target = link["href"].split("#", 1)[-1] if link else None
+            if target not in exercises:
+                problems.append(f"{page}: solution {sol.get('id')} links to {target!r}, "
+                                f"not to an exercise on the page")
+    assert not problems, "\n".join(problems)
+
+
+def test_bibliography_lists_the_cited_works():
+    if "book/bibliography.html" not in _docs():
+        pytest.skip("no bibliography page")
+    entries = _main("book/bibliography.html").select("div.citation")
+    assert len(entries) >= 10, f"only {len(entries)} bibliography entries"
+
+
+def test_api_docstrings_link_the_chapter_that_introduces_them():
+    """Each "Introduced in the chapter ..." names chapters that exist (book/_ext/chapter_links)."""
+    if "book/api.html" not in _docs():
+        pytest.skip("no API page")
+    main = _main("book/api.html")
+    missing = [el.get_text(strip=True) for el in main.select(".chapter-link-missing")]
+    assert not missing, f"docstrings name chapters the book does not have: {sorted(set(missing))}"
+    unlinked = []
+    for p in main.find_all("p"):
+        if "Introduced in the chapter" in p.get_text() and not p.select("a.chapter-link"):
+            unlinked.append(p.get_text(" ", strip=True)[:100])
+    assert not unlinked, f"'Introduced in the chapter' without a link: {unlinked}"
+    assert main.select("a.chapter-link"), "the API page links no chapter"
