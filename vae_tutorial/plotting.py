@@ -187,6 +187,7 @@ def plot_weight_degeneracy(
                 label=f"{label} (ESS {ess:.1f} of {len(w)})")
     ax.set_xscale("log")
     ax.set_yscale("log")
+    ax.set_ylim(1e-8, 2.0)  # weights below 1e-8 of the total are invisible in any estimate
     ax.set_xlabel("rank of the weight")
     ax.set_ylabel("normalized weight")
     ax.set_title(title, fontsize=10)
