@@ -36,9 +36,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--quick", action="store_true",
                         help="fewer repeats; log-likelihood on 100 images, quality on 200 test images")
     parser.add_argument("--only", nargs="+", choices=BENCHMARKS, default=list(BENCHMARKS))
+    parser.add_argument("--ll-images", type=int, default=None,
+                        help="test images for the log-likelihood benchmark (default 1000, 100 with --quick)")
+    parser.add_argument("--cold", type=int, default=None, help="cold builds (default 2, 1 with --quick)")
     parser.add_argument("--threads", type=int, default=None,
-                        help="torch threads for every benchmark (default: torch's default); the "
-                        "training benchmark also runs with 1 thread")
+                        help="torch threads for the log-likelihood and quality benchmarks (default: "
+                        "torch's default); the training benchmark always runs with one thread per core "
+                        "and with 1 thread")
     args = parser.parse_args(argv)
 
     import torch
@@ -52,12 +56,15 @@ def main(argv: list[str] | None = None) -> None:
     if "training" in args.only:
         import train_throughput
 
-        threads = sorted({torch.get_num_threads(), 1}, reverse=True)
+        import os
+
+        # both the machine's core count and 1 thread, whatever --threads says
+        threads = sorted({os.cpu_count() or 1, 1}, reverse=True)
         rows += train_throughput.run(repeats=5 if args.quick else 9, threads=threads)
     if "loglik" in args.only:
         import loglik
 
-        rows += loglik.run(quick=args.quick, repeats=3, threads=args.threads)
+        rows += loglik.run(quick=args.quick, repeats=3, images=args.ll_images, threads=args.threads)
     if "quality" in args.only:
         import quality
 
@@ -65,7 +72,7 @@ def main(argv: list[str] | None = None) -> None:
     if "build" in args.only:
         import build_time
 
-        rows += build_time.run(cold=1 if args.quick else 2, warm=3)
+        rows += build_time.run(cold=args.cold or (1 if args.quick else 2), warm=3)
     header["load average at the end"] = _common.machine()["load average (1, 5, 15 min)"]
     header["wall time"] = f"{time.perf_counter() - start:.0f} s"
     if args.quick:
