@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: book test env clean clean-cache execute
+.PHONY: book test env clean clean-cache execute pdf
 
 env: $(STAMP)
 
@@ -40,3 +40,10 @@ clean-cache:
 #   make execute NB=book/07_vae_on_digits.ipynb
 execute: $(STAMP)
 	$(BIN)/jupyter nbconvert --to notebook --execute --inplace --ExecutePreprocessor.timeout=600 $(NB)
+
+# A PDF of the book through XeLaTeX, into _build/latex/vae-derived.pdf (not part of CI; ~30 s
+# after `make book`). Needs Debian's TeX Live, about 350 MB installed:
+#   apt-get install --no-install-recommends texlive-latex-recommended texlive-fonts-recommended \
+#     texlive-latex-extra texlive-xetex latexmk tex-gyre fonts-freefont-otf
+pdf: $(STAMP)
+	$(BIN)/jupyter-book build . --builder pdflatex

@@ -14,6 +14,7 @@ Run on its own: ``.venv/bin/python benchmarks/build_time.py [--cold 1] [--warm 3
 from __future__ import annotations
 
 import argparse
+import re
 import shutil
 import subprocess
 import sys
@@ -44,16 +45,17 @@ def copy_tree(dest: Path = DEST) -> None:
             shutil.copy2(src, dest / name)
 
 
-def build(dest: Path = DEST) -> tuple[float, int, int]:
-    """Seconds, return code and number of warning lines of one ``jupyter-book build``."""
+def build(dest: Path = DEST, log: str = "build.log") -> tuple[float, int, list[str]]:
+    """Seconds, return code and warning lines of one ``jupyter-book build`` (log kept in ``dest``)."""
     start = time.perf_counter()
     proc = subprocess.run(
         [str(JUPYTER_BOOK), "build", ".", "-W", "-n", "--keep-going"],
         cwd=dest, capture_output=True, text=True,
     )
     seconds = time.perf_counter() - start
-    warnings = sum("WARNING" in line for line in (proc.stdout + proc.stderr).splitlines())
-    (dest / "build.log").write_text(proc.stdout + proc.stderr)
+    text = re.sub(r"\x1b\[[0-9;]*m", "", proc.stdout + proc.stderr)  # drop colour codes
+    warnings = [line for line in text.splitlines() if "WARNING:" in line or "ERROR:" in line]
+    (dest / log).write_text(text)
     return seconds, proc.returncode, warnings
 
 
@@ -74,15 +76,16 @@ def run(cold: int = 1, warm: int = 3) -> list[Row]:
     b = "book build"
     cold_s, warm_s, notes = [], [], []
     per_chapter: dict[str, list[float]] = {}
-    for _ in range(cold):
+    for i in range(cold):
         copy_tree()
-        seconds, rc, warnings = build()
+        seconds, rc, warnings = build(log=f"build-cold-{i + 1}.log")
         cold_s.append(seconds)
-        notes.append(f"rc {rc}, {warnings} warning lines")
+        where = sorted({Path(w.split(":", 1)[0]).name for w in warnings if ":" in w})
+        notes.append(f"exit {rc}, {len(warnings)} warnings/errors" + (f" in {', '.join(where[:4])}" if where else ""))
         for name, s in chapter_times().items():
             per_chapter.setdefault(name, []).append(s)
-    for _ in range(warm):
-        seconds, rc, warnings = build()
+    for j in range(warm):
+        seconds, rc, warnings = build(log=f"build-warm-{j + 1}.log")
         warm_s.append(seconds)
     rows = [
         Row(b, "cold build, empty cache and _build (-W -n --keep-going)", cold_s, "s",
