@@ -28,7 +28,9 @@ def within_4se(estimate, se, exact, what):  # noqa: ANN001
 
 @pytest.fixture
 def model() -> LinearGaussian:
-    return LinearGaussian.random(data_dim=4, latent_dim=2, noise_std=0.6, seed=3).requires_grad_(False)
+    return LinearGaussian.random(data_dim=4, latent_dim=2, noise_std=0.6, seed=3).requires_grad_(
+        False
+    )
 
 
 @pytest.fixture
@@ -57,8 +59,9 @@ def test_make_grid_shape_and_volume():
 def test_grid_log_evidence_matches_exact(latent_dim, n, generator):
     m = LinearGaussian.random(3, latent_dim, 0.5, seed=1).requires_grad_(False)
     x, _ = m.sample(4, generator=generator)
-    torch.testing.assert_close(inf.grid_log_evidence(m, x, n_per_dim=n), m.log_evidence(x),
-                               rtol=0, atol=1e-8)
+    torch.testing.assert_close(
+        inf.grid_log_evidence(m, x, n_per_dim=n), m.log_evidence(x), rtol=0, atol=1e-8
+    )
 
 
 def test_grid_posterior_moments_match_exact(model, data):
@@ -81,7 +84,11 @@ def test_prior_mc_log_evidence_given_eps_is_log_mean_of_likelihoods(model, data,
     est = inf.prior_mc_log_evidence(model, x, 1000, eps=eps, chunk_size=300)
     mean = x.new_zeros(x.shape[0])
     # independent: p(x|z) = N(x; Wz + b, sigma^2 I) with torch.distributions
-    lik = Normal(eps @ model.weight.T + model.bias, model.noise_var.sqrt()).log_prob(x.unsqueeze(1)).sum(-1)
+    lik = (
+        Normal(eps @ model.weight.T + model.bias, model.noise_var.sqrt())
+        .log_prob(x.unsqueeze(1))
+        .sum(-1)
+    )
     ref = torch.logsumexp(lik, dim=1) - math.log(1000)
     torch.testing.assert_close(est, ref + mean)
 
@@ -119,10 +126,18 @@ def test_entropy_matches_torch_distributions(shape, generator):
 
 
 def test_kl_normal_mc_within_4_se_of_torch_distributions(generator):
-    mu_q, lv_q = torch.randn(4, 3, dtype=F64, generator=generator), torch.randn(4, 3, dtype=F64, generator=generator)
-    mu_p, lv_p = torch.randn(4, 3, dtype=F64, generator=generator), torch.randn(4, 3, dtype=F64, generator=generator)
+    mu_q, lv_q = (
+        torch.randn(4, 3, dtype=F64, generator=generator),
+        torch.randn(4, 3, dtype=F64, generator=generator),
+    )
+    mu_p, lv_p = (
+        torch.randn(4, 3, dtype=F64, generator=generator),
+        torch.randn(4, 3, dtype=F64, generator=generator),
+    )
     est = inf.kl_normal_mc(mu_q, lv_q, mu_p, lv_p, 20_000, generator=generator)
-    exact = kl_divergence(Normal(mu_q, (0.5 * lv_q).exp()), Normal(mu_p, (0.5 * lv_p).exp())).sum(-1)
+    exact = kl_divergence(Normal(mu_q, (0.5 * lv_q).exp()), Normal(mu_p, (0.5 * lv_p).exp())).sum(
+        -1
+    )
     assert est.n_samples == 20_000 and est.estimate.shape == (4,)
     within_4se(est.estimate, est.standard_error, exact, "MC KL")
 
@@ -148,15 +163,20 @@ def test_kl_quadrature_matches_closed_form():
 
 
 def test_fit_gaussian_1d_forward_matches_mixture_moments_and_reverse_seeks_a_mode():
-    gm = GaussianMixture(torch.tensor([0.4, 0.6], dtype=F64), torch.tensor([[-3.0], [3.0]], dtype=F64),
-                         torch.tensor([[[1.0]], [[0.5]]], dtype=F64))
+    gm = GaussianMixture(
+        torch.tensor([0.4, 0.6], dtype=F64),
+        torch.tensor([[-3.0], [3.0]], dtype=F64),
+        torch.tensor([[[1.0]], [[0.5]]], dtype=F64),
+    )
     grid = torch.linspace(-12, 12, 801, dtype=F64)
     log_p = gm.log_evidence(grid[:, None])
     mu_f, lv_f = inf.fit_gaussian_1d(log_p, grid, direction="forward")
     mean = 0.4 * -3 + 0.6 * 3
     var = 0.4 * (1 + 9) + 0.6 * (0.5 + 9) - mean**2
     assert abs(mu_f - mean) < 1e-6 and abs(math.exp(lv_f) - var) < 1e-5
-    mu_r, lv_r = inf.fit_gaussian_1d(log_p, grid, direction="reverse", init=(1.0, 0.0), steps=300, lr=0.1)
+    mu_r, lv_r = inf.fit_gaussian_1d(
+        log_p, grid, direction="reverse", init=(1.0, 0.0), steps=300, lr=0.1
+    )
     assert abs(mu_r - 3.0) < 0.05 and abs(math.exp(lv_r) - 0.5) < 0.05
     # on a Gaussian target both directions recover it
     lp_gauss = Normal(torch.tensor(1.0, dtype=F64), torch.tensor(2.0, dtype=F64)).log_prob(grid)
@@ -166,15 +186,16 @@ def test_fit_gaussian_1d_forward_matches_mixture_moments_and_reverse_seeks_a_mod
         inf.fit_gaussian_1d(log_p, grid, direction="sideways")
 
 
-# ------------------------------------------------------------------- chapter 3: ELBO on the LG model
+# ---------------------------------------------------------------- chapter 3: ELBO on the LG model
 
 
 def test_expected_log_terms_within_4_se_of_monte_carlo(model, data, generator):
     x, mu, logvar = data
     k = 50_000
     z = q_dist(mu, logvar).sample((k,))  # torch.distributions, independent of reparameterize
-    lik = MultivariateNormal(z @ model.weight.T + model.bias,
-                             covariance_matrix=model.noise_var * torch.eye(4, dtype=F64)).log_prob(x)
+    lik = MultivariateNormal(
+        z @ model.weight.T + model.bias, covariance_matrix=model.noise_var * torch.eye(4, dtype=F64)
+    ).log_prob(x)
     prior = MultivariateNormal(torch.zeros(2, dtype=F64), torch.eye(2, dtype=F64)).log_prob(z)
     for name, vals, exact in (
         ("E log p(x|z)", lik, inf.expected_log_likelihood(model, x, mu, logvar)),
@@ -191,7 +212,9 @@ def test_two_elbo_forms_agree_and_identity_holds(model, data):
     # independent KL(q || p(z|x)) from torch.distributions with the exact posterior
     m, cov = model.posterior(x)
     kl_ref = kl_divergence(q_dist(mu, logvar), MultivariateNormal(m, covariance_matrix=cov))
-    torch.testing.assert_close(inf.kl_to_posterior(model, x, mu, logvar), kl_ref, rtol=0, atol=1e-10)
+    torch.testing.assert_close(
+        inf.kl_to_posterior(model, x, mu, logvar), kl_ref, rtol=0, atol=1e-10
+    )
     # log p(x) = ELBO + KL(q || p(z|x))
     torch.testing.assert_close(model.log_evidence(x), b + kl_ref, rtol=0, atol=1e-10)
 
@@ -204,7 +227,8 @@ def test_monte_carlo_elbo_forms_are_unbiased(model, data, generator):
     z = mu + (0.5 * logvar).exp() * eps
     per_sample = {
         "joint_entropy": model.log_joint(x, z) - losses.log_normal_diag(z, mu, logvar),
-        "recon_kl": model.log_likelihood(x, z) - losses.kl_normal_std_normal(mu, logvar, reduction="none"),
+        "recon_kl": model.log_likelihood(x, z)
+        - losses.kl_normal_std_normal(mu, logvar, reduction="none"),
     }
     for form, vals in per_sample.items():
         est = inf.linear_gaussian_elbo(model, x, mu, logvar, form=form, eps=eps)
@@ -230,7 +254,7 @@ def test_elbo_gradcheck(model, data):
     mu, logvar = mu.clone().requires_grad_(), logvar.clone().requires_grad_()
     for form in ("recon_kl", "joint_entropy"):
         assert torch.autograd.gradcheck(
-            lambda m_, l_: inf.linear_gaussian_elbo(model, x, m_, l_, form=form), (mu, logvar)
+            lambda m_, l_, f=form: inf.linear_gaussian_elbo(model, x, m_, l_, form=f), (mu, logvar)
         )
 
 
@@ -249,7 +273,9 @@ def test_optimal_diagonal_q_is_stationary_and_exact_for_orthogonal_w(model, data
 def test_fits_approach_the_optimum_and_leave_theta_alone(model, generator):
     x, _ = model.sample(8, generator=generator)
     before = [p.clone() for p in model.parameters()]
-    best = float(inf.linear_gaussian_elbo(model, x, *inf.optimal_diagonal_q(model, x), reduction="mean"))
+    best = float(
+        inf.linear_gaussian_elbo(model, x, *inf.optimal_diagonal_q(model, x), reduction="mean")
+    )
     svi = inf.fit_per_datapoint(model, x, steps=200, lr=0.1, n_samples=16, generator=generator)
     amo = inf.fit_amortized(model, x, steps=300, lr=0.1, n_samples=16, generator=generator)
     assert svi.mu.shape == (8, 2) and amo.mu.shape == (8, 2) and amo.encoder is not None
@@ -257,7 +283,7 @@ def test_fits_approach_the_optimum_and_leave_theta_alone(model, generator):
         assert res.history[-1] <= best + 1e-12
         assert best - res.history[-1] < 0.05, (best, res.history[-1])  # nats per example
         assert res.history[-1] > res.history[0]
-    for p, q in zip(before, model.parameters()):
+    for p, q in zip(before, model.parameters(), strict=True):
         assert torch.equal(p, q)
 
 
@@ -268,7 +294,7 @@ def test_variational_em_raises_the_elbo_and_stays_below_log_evidence(generator):
     hist = inf.variational_em(start, x, n_iters=10, m_steps=10, lr=0.05)
     assert len(hist["elbo"]) == 11
     assert hist["elbo"][-1] > hist["elbo"][0] + 1.0
-    assert all(e <= l + 1e-10 for e, l in zip(hist["elbo"], hist["log_evidence"]))
+    assert all(e <= ev + 1e-10 for e, ev in zip(hist["elbo"], hist["log_evidence"], strict=True))
 
 
 def test_errors_name_the_argument(model, data):

@@ -32,11 +32,15 @@ def test_log_evidence_matches_scipy(mixture, generator):
     ref = np.log(
         sum(
             float(mixture.weights[k])
-            * stats.multivariate_normal(mixture.means[k].numpy(), mixture.covariances[k].numpy()).pdf(x.numpy())
+            * stats.multivariate_normal(
+                mixture.means[k].numpy(), mixture.covariances[k].numpy()
+            ).pdf(x.numpy())
             for k in range(3)
         )
     )
-    torch.testing.assert_close(mixture.log_evidence(x), torch.from_numpy(ref), rtol=1e-10, atol=1e-10)
+    torch.testing.assert_close(
+        mixture.log_evidence(x), torch.from_numpy(ref), rtol=1e-10, atol=1e-10
+    )
 
 
 def test_posterior_is_bayes_rule_and_normalized(mixture, generator):

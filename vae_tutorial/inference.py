@@ -82,7 +82,9 @@ def _check_lg(model: object) -> None:
         raise TypeError(f"model must be a models.LinearGaussian; got {type(model).__name__}")
 
 
-def _check_q(model: LinearGaussian, x: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor) -> None:
+def _check_q(
+    model: LinearGaussian, x: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor
+) -> None:
     if not is_validation_enabled():
         return
     check_tensor("x", x, min_dim=1)
@@ -164,7 +166,7 @@ def grid_log_evidence(
     lim: float = 6.0,
     chunk_size: int = 65536,
 ) -> torch.Tensor:
-    r"""Log evidence by the midpoint rule on a grid: :math:`\log p(x) \approx \log \Delta^L \sum_n p(x, z_n)`.
+    r"""Log evidence by the midpoint rule on a regular grid over the latent space.
 
     .. math::
         p(x) = \int p(x, z)\, dz \approx \Delta^L \sum_{n=1}^{N} p(x, z_n),
@@ -472,7 +474,9 @@ def kl_monte_carlo(log_q: torch.Tensor, log_p: torch.Tensor) -> MonteCarloEstima
     check_same_shape("log_p", log_p, "log_q", log_q)
     k = log_q.shape[0]
     if k < 2:
-        raise ValueError(f"log_q must hold K >= 2 samples at dim 0; got shape {shape_str(log_q.shape)}")
+        raise ValueError(
+            f"log_q must hold K >= 2 samples at dim 0; got shape {shape_str(log_q.shape)}"
+        )
     # \log q(z_k) - \log p(z_k)
     log_ratio = log_q - log_p
     return MonteCarloEstimate(
@@ -574,7 +578,7 @@ def fit_gaussian_1d(
     steps: int = 500,
     lr: float = 0.05,
 ) -> tuple[float, float]:
-    r"""The Gaussian :math:`q = \mathcal{N}(\mu, \sigma^2)` closest to a 1-D density :math:`p` in KL.
+    r"""The Gaussian :math:`q = \mathcal{N}(\mu, \sigma^2)` closest in KL to a 1-D density p.
 
     * ``direction="forward"`` minimizes :math:`\mathrm{KL}(p \,\|\, q)`; the optimum matches the
       mean and variance of :math:`p` (moment matching, computed on the grid): it covers every mode.
@@ -650,7 +654,8 @@ def expected_log_likelihood(
 
     .. math::
         \mathbb{E}_q[\log p(x \mid z)] = -\frac D2 \log(2\pi\sigma^2)
-        - \frac{1}{2\sigma^2}\Big(\lVert x - W\mu - b\rVert^2 + \sum_{j} s_j^2 \lVert W_{:,j}\rVert^2\Big)
+        - \frac{1}{2\sigma^2}\Big(\lVert x - W\mu - b\rVert^2
+        + \sum_{j} s_j^2 \lVert W_{:,j}\rVert^2\Big)
 
     since :math:`\mathbb{E}\lVert x - Wz - b\rVert^2 = \lVert x - W\mu - b\rVert^2
     + \operatorname{tr}(W \operatorname{diag}(s^2) W^\top)`.
@@ -680,15 +685,19 @@ def expected_log_likelihood(
     # tr(W diag(s^2) W^T) = \sum_j s_j^2 ||W_{:,j}||^2
     trace = (torch.exp(logvar) * (w**2).sum(0)).sum(-1)
     # -D/2 \log(2\pi\sigma^2) - (||x - W\mu - b||^2 + tr) / (2\sigma^2)
-    return -0.5 * model.data_dim * (_LOG_2PI + torch.log(var)) - 0.5 * (
-        (resid**2).sum(-1) + trace
-    ) / var
+    return (
+        -0.5 * model.data_dim * (_LOG_2PI + torch.log(var))
+        - 0.5 * ((resid**2).sum(-1) + trace) / var
+    )
 
 
 def expected_log_joint(
     model: LinearGaussian, x: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor
 ) -> torch.Tensor:
-    r"""Analytic :math:`\mathbb{E}_q[\log p(x, z)] = \mathbb{E}_q[\log p(x \mid z)] + \mathbb{E}_q[\log p(z)]`.
+    r"""Analytic :math:`\mathbb{E}_q[\log p(x, z)]` for a diagonal Gaussian :math:`q`.
+
+    .. math::
+        \mathbb{E}_q[\log p(x, z)] = \mathbb{E}_q[\log p(x \mid z)] + \mathbb{E}_q[\log p(z)]
 
     .. math::
         \mathbb{E}_q[\log p(z)] = -\frac L2 \log 2\pi - \frac12 \sum_j (\mu_j^2 + s_j^2)
@@ -722,11 +731,14 @@ def linear_gaussian_elbo(
     generator: torch.Generator | None = None,
     reduction: str = "none",
 ) -> torch.Tensor:
-    r"""The ELBO of :math:`q = \mathcal{N}(\mu, \operatorname{diag} e^{\text{logvar}})` on a linear-Gaussian model, in either form.
+    r"""The ELBO of a diagonal Gaussian :math:`q` on a linear-Gaussian model, in either form.
 
     .. math::
-        \mathcal{L}(q) = \underbrace{\mathbb{E}_q[\log p(x, z)] + H(q)}_{\texttt{form="joint_entropy"}}
-        = \underbrace{\mathbb{E}_q[\log p(x \mid z)] - \mathrm{KL}(q \,\|\, p(z))}_{\texttt{form="recon_kl"}}
+        \mathcal{L}(q)
+        = \underbrace{\mathbb{E}_q[\log p(x, z)] + H(q)}_{\texttt{joint_entropy}}
+        = \underbrace{\mathbb{E}_q[\log p(x \mid z)] - \mathrm{KL}(q \| p(z))}_{\texttt{recon_kl}}
+
+    with :math:`q = \mathcal{N}(\mu, \operatorname{diag} e^{\text{logvar}})`.
 
     With ``n_samples=None`` every expectation is analytic (:func:`expected_log_joint`,
     :func:`entropy_normal_diag`, :func:`expected_log_likelihood`,
@@ -798,13 +810,16 @@ def kl_to_posterior(
     r"""Exact :math:`\mathrm{KL}(q \,\|\, p(z \mid x))` against the full-covariance posterior.
 
     With :math:`q = \mathcal{N}(\mu, S)`, :math:`S = \operatorname{diag} e^{\text{logvar}}`, and
-    :math:`p(z \mid x) = \mathcal{N}(m, \Sigma)` (:meth:`LinearGaussian.posterior`):
+    :math:`p(z \mid x) = \mathcal{N}(m, \Sigma)`
+    (:meth:`~vae_tutorial.models.LinearGaussian.posterior`):
 
     .. math::
-        \mathrm{KL} = \frac12\Big[\operatorname{tr}(\Sigma^{-1} S) + (m - \mu)^\top \Sigma^{-1}(m - \mu)
+        \mathrm{KL} = \frac12\Big[\operatorname{tr}(\Sigma^{-1} S)
+        + (m - \mu)^\top \Sigma^{-1}(m - \mu)
         - L + \log\det\Sigma - \log\det S\Big]
 
-    This is the gap of the ELBO: :math:`\log p(x) = \mathcal{L}(q) + \mathrm{KL}(q \,\|\, p(z \mid x))`.
+    This is the gap of the ELBO:
+    :math:`\log p(x) = \mathcal{L}(q) + \mathrm{KL}(q \,\|\, p(z \mid x))`.
 
     Shape:
         - x: :math:`(*, D)`; mu, logvar: :math:`(*, L)`.
@@ -838,7 +853,7 @@ def kl_to_posterior(
 
 
 def optimal_diagonal_q(model: LinearGaussian, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    r"""The diagonal Gaussian that maximizes the ELBO (minimizes :math:`\mathrm{KL}(q \,\|\, p(z \mid x))`).
+    r"""The diagonal Gaussian that maximizes the ELBO, i.e. minimizes the KL to the posterior.
 
     For a Gaussian posterior :math:`\mathcal{N}(m, \Sigma)` the reverse-KL optimum over diagonal
     Gaussians has mean :math:`m` and variances :math:`1/(\Sigma^{-1})_{jj}` (Bishop 2006,
@@ -900,15 +915,17 @@ def fit_per_datapoint(
     record_every: int = 50,
     generator: torch.Generator | None = None,
 ) -> FitResult:
-    r"""Stochastic variational inference: separate variational parameters :math:`\phi_i = (\mu_i, \log s_i^2)` for every data point.
+    r"""Stochastic variational inference: separate parameters :math:`\phi_i` for every data point.
+
+    Here :math:`\phi_i = (\mu_i, \log s_i^2)`.
 
     .. math::
         \phi_i^* = \arg\max_{\phi_i} \mathcal{L}(x_i; \theta, \phi_i), \qquad i = 1, \dots, B
 
     maximized by Adam (learning rate annealed to 0 on a cosine schedule) on the reparameterized
-    Monte Carlo ELBO (``n_samples`` draws per step), with :math:`\theta` fixed. The objective is a sum of independent terms, so optimizing all
-    :math:`\phi_i` at once is the same as optimizing each on its own. A new data point needs a new
-    optimization.
+    Monte Carlo ELBO (``n_samples`` draws per step), with :math:`\theta` fixed. The objective is
+    a sum of independent terms, so optimizing all :math:`\phi_i` at once is the same as
+    optimizing each on its own. A new data point needs a new optimization.
 
     Args:
         model: The linear-Gaussian model; its parameters are not changed.
@@ -941,13 +958,17 @@ def fit_per_datapoint(
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=steps)
     result = FitResult(mu=mu, logvar=logvar)
     with validation(False):
-        _svi_loop(model, x, mu, logvar, (opt, sched), result, steps, n_samples, record_every, generator)
+        _svi_loop(
+            model, x, mu, logvar, (opt, sched), result, steps, n_samples, record_every, generator
+        )
     model.zero_grad(set_to_none=True)
     result.mu, result.logvar = mu.detach(), logvar.detach()
     return result
 
 
-def _svi_loop(model, x, mu, logvar, opts, result, steps, n_samples, record_every, generator) -> None:  # noqa: ANN001
+def _svi_loop(
+    model, x, mu, logvar, opts, result, steps, n_samples, record_every, generator
+) -> None:  # noqa: ANN001
     opt, sched = opts
     for step in range(1, steps + 1):
         opt.zero_grad()
@@ -957,12 +978,16 @@ def _svi_loop(model, x, mu, logvar, opts, result, steps, n_samples, record_every
         sched.step()
         if step % record_every == 0 or step == steps:
             with torch.no_grad():
-                result.history.append(float(linear_gaussian_elbo(model, x, mu, logvar, reduction="mean")))
+                result.history.append(
+                    float(linear_gaussian_elbo(model, x, mu, logvar, reduction="mean"))
+                )
                 result.steps.append(step)
 
 
 class LinearEncoder(nn.Module):
-    r"""An amortized Gaussian encoder, linear in x: :math:`\mu = A x + c`, :math:`\log s^2 = G x + g`.
+    r"""An amortized Gaussian encoder, linear in x.
+
+    :math:`\mu = A x + c` and :math:`\log s^2 = G x + g`.
 
     On the linear-Gaussian model the best diagonal :math:`q` has a mean linear in :math:`x` and a
     constant variance (:func:`optimal_diagonal_q`), so this family contains it.
@@ -1008,7 +1033,8 @@ def fit_amortized(
     r"""Amortized inference: one :class:`LinearEncoder` :math:`\phi` shared by every data point.
 
     .. math::
-        \phi^* = \arg\max_\phi \frac1B \sum_{i=1}^B \mathcal{L}\big(x_i; \theta, q_\phi(z \mid x_i)\big)
+        \phi^* = \arg\max_\phi \frac1B \sum_{i=1}^B
+        \mathcal{L}\big(x_i; \theta, q_\phi(z \mid x_i)\big)
 
     maximized by Adam (learning rate annealed to 0 on a cosine schedule) on the reparameterized
     Monte Carlo ELBO over minibatches of
@@ -1047,14 +1073,27 @@ def fit_amortized(
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=steps)
     result = FitResult(mu=x, logvar=x, encoder=encoder)
     with validation(False):
-        _amortized_loop(model, x, encoder, (opt, sched), result, steps, n_samples, batch_size, record_every, generator)
+        _amortized_loop(
+            model,
+            x,
+            encoder,
+            (opt, sched),
+            result,
+            steps,
+            n_samples,
+            batch_size,
+            record_every,
+            generator,
+        )
     model.zero_grad(set_to_none=True)
     with torch.no_grad():
         result.mu, result.logvar = encoder(x)
     return result
 
 
-def _amortized_loop(model, x, encoder, opts, result, steps, n_samples, batch_size, record_every, generator) -> None:  # noqa: ANN001, E501
+def _amortized_loop(
+    model, x, encoder, opts, result, steps, n_samples, batch_size, record_every, generator
+) -> None:  # noqa: ANN001, E501
     opt, sched = opts
     n = x.shape[0]
     for step in range(1, steps + 1):
@@ -1084,7 +1123,7 @@ def variational_em(
     lr: float = 0.05,
     callback: Callable[[int, LinearGaussian], None] | None = None,
 ) -> dict[str, list[float]]:
-    r"""Variational EM on the linear-Gaussian model: alternate max over :math:`\phi` and over :math:`\theta`.
+    r"""Variational EM on the linear-Gaussian model: alternate maximization over phi and theta.
 
     * E step (variational inference, :math:`\theta` fixed):
       :math:`\phi \leftarrow \arg\max_\phi \mathcal{L}(\phi, \theta)`, in closed form by
@@ -1125,7 +1164,9 @@ def variational_em(
     def record() -> None:
         with torch.no_grad():
             mu, logvar = optimal_diagonal_q(model, x)
-            history["elbo"].append(float(linear_gaussian_elbo(model, x, mu, logvar, reduction="mean")))
+            history["elbo"].append(
+                float(linear_gaussian_elbo(model, x, mu, logvar, reduction="mean"))
+            )
             history["log_evidence"].append(float(model.log_evidence(x).mean()))
 
     record()
