@@ -85,6 +85,7 @@ def test_widget_pages_load_the_local_widget_script():
         srcs = [s.get("src", "") for s in _soup(page).find_all("script")]
         assert any("_static/jupyter-widgets/embed.js" in s for s in srcs), page
         assert any("_static/widgets-mathjax3-shim.js" in s for s in srcs), page
+        assert any("_static/widgets-static-note.js" in s for s in srcs), page
 
 
 def _eqno(div) -> str | None:

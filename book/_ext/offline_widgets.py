@@ -15,6 +15,10 @@ The html-manager typesets widget labels with MathJax 2's ``MathJax.Hub.Queue``; 
 MathJax 3, so ``_static/widgets-mathjax3-shim.js`` (beside this file) is loaded first and gives
 MathJax 3 a ``Hub.Queue`` that calls ``typesetPromise``.
 
+In the static page a widget's controls move but its output stays as saved (the Python that
+recomputes it needs a kernel): ``_static/widgets-static-note.js`` adds a one-line note under
+each widget that has controls, pointing to the launch buttons.
+
 ``embed.js`` bundles ``@jupyter-widgets/base``, ``controls`` and ``output`` (all the book's
 explorers use) with their Font Awesome fonts, and needs no require.js. It cannot load
 third-party widget libraries, which would come from a CDN.
@@ -44,6 +48,8 @@ HTML_MANAGER = "@jupyter-widgets/html-manager@1.0.15"
 STATIC_SUBDIR = "jupyter-widgets"
 #: Loaded before embed.js: gives MathJax 3 the MathJax 2 ``Hub.Queue`` the html-manager calls.
 SHIM = "widgets-mathjax3-shim.js"
+#: Loaded after embed.js: a one-line note under each widget with controls (static snapshot).
+NOTE = "widgets-static-note.js"
 
 
 def _fetch(dest: Path) -> None:
@@ -88,7 +94,7 @@ def _configure(app: Sphinx, config) -> None:
     root.mkdir(parents=True, exist_ok=True)  # Sphinx drops html_static_path entries that don't exist
     shim = Path(__file__).parent / "_static"
     config.html_static_path = [*config.html_static_path, str(root), str(shim)]
-    config.nb_ipywidgets_js = {SHIM: {}, f"{STATIC_SUBDIR}/embed.js": {}}
+    config.nb_ipywidgets_js = {SHIM: {}, f"{STATIC_SUBDIR}/embed.js": {}, NOTE: {}}
 
 
 def _ensure_fetched(app: Sphinx) -> None:
