@@ -229,7 +229,7 @@ def train(
             total = torch.zeros((), device=device)
             pending: list[torch.Tensor] = []  # bounds of the steps since the last finiteness check
             for i in range(steps):
-                xb = x_train[perm[i * batch_size : (i + 1) * batch_size]]  # (B, D)
+                xb = x_train.index_select(0, perm[i * batch_size : (i + 1) * batch_size])  # (B, D)
                 if dynamic_binarization:
                     xb = torch.bernoulli(xb, generator=g_device)
                 bound = _objective(model, xb, objective, k, beta)
