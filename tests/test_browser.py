@@ -230,3 +230,24 @@ def test_page_renders_offline(page_path, context, base_url):
     if state["hasWidgetState"] and not state["nWidgetViews"]:
         problems.append("widget state saved in the page but no widget view to show it")
     assert not problems, f"{page_path}:\n  " + "\n  ".join(problems)
+
+
+def test_search_works_offline(context, base_url):
+    """The search page finds chapters from the book's own index (searchindex.js), offline."""
+    if not (HTML / "search.html").is_file():
+        pytest.skip(f"{HTML} has no search page: run `make book` first")
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda err: errors.append(str(err)))
+    try:
+        page.goto(f"{base_url}/search.html?q=ELBO", wait_until="load", timeout=TIMEOUT_MS)
+        page.wait_for_function(
+            "() => document.querySelectorAll('#search-results li, ul.search li').length > 0",
+            timeout=TIMEOUT_MS,
+        )
+        hits = page.eval_on_selector_all("#search-results li a, ul.search li a",
+                                         "links => links.map(a => a.getAttribute('href'))")
+    finally:
+        page.close()
+    assert not errors, errors
+    assert any("book/" in h for h in hits), hits
