@@ -17,7 +17,7 @@ from urllib.parse import unquote, urljoin, urlsplit
 
 import pytest
 
-bs4 = pytest.importorskip("bs4", reason="beautifulsoup4 (a dependency of the book's theme) is missing")
+bs4 = pytest.importorskip("bs4", reason="beautifulsoup4 (needed by the book's theme) is missing")
 
 ROOT = Path(__file__).resolve().parents[1]
 HTML = Path(os.environ.get("BOOK_HTML", ROOT / "_build" / "html")).resolve()

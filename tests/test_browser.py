@@ -153,7 +153,7 @@ INSPECT_JS = """() => {
   const untypeset = math.filter(el => !el.querySelector("mjx-container"))
                         .map(el => el.textContent.trim().slice(0, 80));
   const mathErrors = [...document.querySelectorAll("mjx-merror, [data-mjx-error]")]
-                        .map(el => (el.getAttribute("data-mjx-error") || el.textContent).slice(0, 80));
+      .map(el => (el.getAttribute("data-mjx-error") || el.textContent).slice(0, 80));
   const brokenImages = [...document.images]
       .filter(img => !(img.complete && img.naturalWidth > 0))
       .map(img => img.getAttribute("src"));
@@ -162,7 +162,8 @@ INSPECT_JS = """() => {
   const unparsed = (document.body.innerText || "").split("\\n")
       .filter(line => /^\\s*(```+|:::+)\\s*\\{[a-z-]+(:[a-z-]+)?\\}/.test(line))
       .map(line => line.trim().slice(0, 60));
-  return {raw, unparsed, nMath: math.length, nTypeset: document.querySelectorAll("mjx-container").length,
+  return {raw, unparsed, nMath: math.length,
+          nTypeset: document.querySelectorAll("mjx-container").length,
           untypeset, mathErrors, nImages: document.images.length, brokenImages,
           hasWidgetState: !!document.querySelector(
               'script[type="application/vnd.jupyter.widget-state+json"]'),

@@ -10,7 +10,8 @@ On the API page (autodoc), every quoted title in the paragraph that starts with
 ``Introduced in the chapter`` becomes a link to the chapter with that title. Titles are matched
 to the pages' first headings after all pages are read, ignoring case, punctuation and a chapter
 number; a title may be the start of a longer one ("Importance sampling" finds "Importance
-sampling and the IWAE bound") if only one page's title starts so. A quoted title that matches no page (or more than one) stays plain quoted text, marked
+sampling and the IWAE bound") if only one page's title starts so. A quoted title that
+matches no page (or more than one) stays plain quoted text, marked
 with the class ``chapter-link-missing``; it is not a build warning, so a chapter that is still
 being written does not break everyone's ``-W`` build, but ``tests/test_book_html.py`` fails on
 it once the book is built, so a renamed chapter cannot leave a dead pointer behind.
@@ -75,7 +76,7 @@ def _resolve(app: Sphinx, env, node, contnode):
     wanted = _key(node["reftarget"])
     keys = {doc: _key(title.astext()) for doc, title in env.titles.items()}
     found = [doc for doc, key in keys.items() if key == wanted]
-    if not found:  # a short form of a longer title: "Importance sampling" -> "... and the IWAE bound"
+    if not found:  # a short form of a longer title: "Importance sampling" -> "... IWAE bound"
         found = [doc for doc, key in keys.items() if key.startswith(wanted + " ")]
     if len(found) != 1:
         logger.verbose("chapter_links: no single page titled %r (found %s)",

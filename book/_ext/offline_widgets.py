@@ -91,7 +91,7 @@ def _configure(app: Sphinx, config) -> None:
     # build's, so an incremental build does not re-read every page. A relative script path is
     # served from _static; myst-nb adds it only to pages that hold widget state.
     root = _widgets_root(app)
-    root.mkdir(parents=True, exist_ok=True)  # Sphinx drops html_static_path entries that don't exist
+    root.mkdir(parents=True, exist_ok=True)  # Sphinx drops html_static_path entries not there
     shim = Path(__file__).parent / "_static"
     config.html_static_path = [*config.html_static_path, str(root), str(shim)]
     config.nb_ipywidgets_js = {SHIM: {}, f"{STATIC_SUBDIR}/embed.js": {}, NOTE: {}}

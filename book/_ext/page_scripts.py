@@ -2,9 +2,10 @@
 
 sphinx-thebe 0.3 (loaded by Jupyter Book even with launch button ``thebe: false``) adds its
 inline ``const THEBE_JS_URL = ...`` script (like sphinx-togglebutton its selector) twice under
-Sphinx 7, and the second copy throws "Identifier 'THEBE_JS_URL' has already been declared" on every page. A page
-needs each script once, so identical entries (same file, same attributes, same inline body)
-are kept only the first time. ``tests/test_browser.py`` fails on any page error.
+Sphinx 7, and the second copy throws "Identifier 'THEBE_JS_URL' has already been declared"
+on every page. A page needs each script once, so identical entries (same file, same
+attributes, same inline body) are kept only the first time. ``tests/test_browser.py``
+fails on any page error.
 """
 
 from __future__ import annotations
