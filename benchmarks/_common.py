@@ -19,7 +19,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent  # the repository
-PYTHON = str(ROOT / ".venv" / "bin" / "python") if (ROOT / ".venv" / "bin" / "python").exists() else sys.executable
+PYTHON = (
+    str(ROOT / ".venv" / "bin" / "python")
+    if (ROOT / ".venv" / "bin" / "python").exists()
+    else sys.executable
+)
 
 
 @dataclass
@@ -80,7 +84,7 @@ def alternate(
 
 def ratios(num: list[float], den: list[float]) -> list[float]:
     """Round-by-round ratios ``num[r] / den[r]`` of two sides measured in the same rounds."""
-    return [a / b for a, b in zip(num, den)]
+    return [a / b for a, b in zip(num, den, strict=True)]
 
 
 def machine() -> dict[str, str]:
@@ -155,9 +159,8 @@ def table(
             med = lo = hi = "n/a"
         met = "" if row.met is None else ("yes" if row.met else "**no**")
         what = (row.what + (f" ({row.note})" if row.note else "")).replace("|", "\\|")
-        lines.append(
-            f"| {row.benchmark} | {what} | {med} | {lo} | {hi} | {len(row.values)} | {row.target} | {met} |"
-        )
+        cells = [row.benchmark, what, med, lo, hi, str(len(row.values)), row.target, met]
+        lines.append("| " + " | ".join(cells) + " |")
     if notes:
         lines.append("")
         lines += [f"- {n}" for n in notes]

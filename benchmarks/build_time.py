@@ -36,7 +36,9 @@ def copy_tree(dest: Path = DEST) -> None:
     dest.mkdir(parents=True)
     files = subprocess.run(
         ["git", "ls-files", "-co", "--exclude-standard", "-z"],
-        cwd=ROOT, capture_output=True, check=True,
+        cwd=ROOT,
+        capture_output=True,
+        check=True,
     ).stdout
     for name in files.decode().split("\0"):
         src = ROOT / name
@@ -46,11 +48,13 @@ def copy_tree(dest: Path = DEST) -> None:
 
 
 def build(dest: Path = DEST, log: str = "build.log") -> tuple[float, int, list[str]]:
-    """Seconds, return code and warning lines of one ``jupyter-book build`` (log kept in ``dest``)."""
+    """Seconds, return code and warning lines of one ``jupyter-book build``; log kept in dest."""
     start = time.perf_counter()
     proc = subprocess.run(
         [str(JUPYTER_BOOK), "build", ".", "-W", "-n", "--keep-going"],
-        cwd=dest, capture_output=True, text=True,
+        cwd=dest,
+        capture_output=True,
+        text=True,
     )
     seconds = time.perf_counter() - start
     text = re.sub(r"\x1b\[[0-9;]*m", "", proc.stdout + proc.stderr)  # drop colour codes
@@ -81,28 +85,57 @@ def run(cold: int = 1, warm: int = 3) -> list[Row]:
         seconds, rc, warnings = build(log=f"build-cold-{i + 1}.log")
         cold_s.append(seconds)
         where = sorted({Path(w.split(":", 1)[0]).name for w in warnings if ":" in w})
-        notes.append(f"exit {rc}, {len(warnings)} warnings/errors" + (f" in {', '.join(where[:4])}" if where else ""))
+        notes.append(
+            f"exit {rc}, {len(warnings)} warnings/errors"
+            + (f" in {', '.join(where[:4])}" if where else "")
+        )
         for name, s in chapter_times().items():
             per_chapter.setdefault(name, []).append(s)
     for j in range(warm):
         seconds, rc, warnings = build(log=f"build-warm-{j + 1}.log")
         warm_s.append(seconds)
     rows = [
-        Row(b, "cold build, empty cache and _build (-W -n --keep-going)", cold_s, "s",
-            target="< 300 s", met=median(cold_s) < 300, note="; ".join(dict.fromkeys(notes))),
-        Row(b, "warm rebuild, nothing changed", warm_s, "s", target="< 20 s", met=median(warm_s) < 20),
+        Row(
+            b,
+            "cold build, empty cache and _build (-W -n --keep-going)",
+            cold_s,
+            "s",
+            target="< 300 s",
+            met=median(cold_s) < 300,
+            note="; ".join(dict.fromkeys(notes)),
+        ),
+        Row(
+            b,
+            "warm rebuild, nothing changed",
+            warm_s,
+            "s",
+            target="< 20 s",
+            met=median(warm_s) < 20,
+        ),
     ]
     for name in sorted(per_chapter):
         values = per_chapter[name]
-        rows.append(Row(b, f"execution of {name} (cold build)", values, "s",
-                        target="< 90 s", met=median(values) < 90))
+        rows.append(
+            Row(
+                b,
+                f"execution of {name} (cold build)",
+                values,
+                "s",
+                target="< 90 s",
+                met=median(values) < 90,
+            )
+        )
     return rows
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--cold", type=int, default=1, help="cold builds (each re-executes every chapter)")
-    parser.add_argument("--warm", type=int, default=3, help="warm rebuilds after the last cold build")
+    parser.add_argument(
+        "--cold", type=int, default=1, help="cold builds (each re-executes every chapter)"
+    )
+    parser.add_argument(
+        "--warm", type=int, default=3, help="warm rebuilds after the last cold build"
+    )
     args = parser.parse_args(argv)
     print_rows(run(args.cold, args.warm), "Book build")
 

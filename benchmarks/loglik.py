@@ -70,7 +70,9 @@ def naive_log_likelihood(model, x, k: int, *, seed: int = 0):
     generator = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         mu, logvar = model.encode(x)  # (B, L)
-        eps = torch.stack([torch.randn(mu.shape, generator=generator) for _ in range(k)])  # (k, B, L)
+        eps = torch.stack(
+            [torch.randn(mu.shape, generator=generator) for _ in range(k)]
+        )  # (k, B, L)
         z = mu + torch.exp(0.5 * logvar) * eps  # (k, B, L)
         log_w = (
             losses.log_bernoulli(x, model.decode(z))  # (k, B, D) logits -> (k, B)
@@ -96,6 +98,7 @@ def worker(config: str, images: int, batch: int, k: int, threads: int | None) ->
     model = VAE(784, 400, 20).eval()
 
     if config == "naive":
+
         def evaluate(xb):
             return naive_log_likelihood(model, xb, k, seed=0)
     else:
@@ -144,59 +147,115 @@ def run(
     for r in range(repeats):
         for config in configs if r % 2 == 0 else configs[::-1]:
             out = subprocess.run(
-                [PYTHON, __file__, "--worker", config, "--images", str(images),
-                 "--batch", str(batch), "--k", str(k)] + (["--threads", str(threads)] if threads else []),
-                capture_output=True, text=True, check=True, cwd=ROOT,
+                [
+                    PYTHON,
+                    __file__,
+                    "--worker",
+                    config,
+                    "--images",
+                    str(images),
+                    "--batch",
+                    str(batch),
+                    "--k",
+                    str(k),
+                ]
+                + (["--threads", str(threads)] if threads else []),
+                capture_output=True,
+                text=True,
+                check=True,
+                cwd=ROOT,
             )
             results[config].append(json.loads(out.stdout.strip().splitlines()[-1]))
     b = "log-likelihood"
     scope = f"k={k}, {images} test images in batches of {batch}"
     if images < IMAGES_FULL:
-        scope += f" (fewer than {IMAGES_FULL:,} to save time; the cost per image does not depend on it)"
+        scope += (
+            f" (fewer than {IMAGES_FULL:,} to save time; the cost per image does not depend on it)"
+        )
     rows: list[Row] = []
     naive = results["naive"]
     naive_ll = median(x["mean_loglik"] for x in naive)
     best_chunk = min(configs[:-1], key=lambda c: median(x["per_image"] for x in results[c]))
     for i, config in enumerate(configs):
         res = results[config]
-        name = "naive, all k at once" if config == "naive" else f"log_likelihood, chunk_size={config}"
+        name = (
+            "naive, all k at once" if config == "naive" else f"log_likelihood, chunk_size={config}"
+        )
         tensor_mb = (k if config == "naive" else int(config)) * min(batch, images) * 784 * 4 / 2**20
         agree = max(abs(x["mean_loglik"] - naive_ll) for x in res)
-        rows.append(Row(b, f"{name}: time", [x["per_image"] for x in res], "s/image",
-                        note=(scope + "; " if i == 0 else "")
-                        + f"mean log p(x) {median(x['mean_loglik'] for x in res):.2f} nats, "
-                        f"max. difference to naive {agree:.1e}"))
-        rows.append(Row(b, f"{name}: peak memory above baseline", [x["extra_mb"] for x in res], "MB",
-                        note=f"one (chunk, B, D) float32 tensor: {tensor_mb:.1f} MB"
-                        + ("" if res[0]["peak_reset"] else "; lifetime peak, clear_refs unavailable")))
+        rows.append(
+            Row(
+                b,
+                f"{name}: time",
+                [x["per_image"] for x in res],
+                "s/image",
+                note=(scope + "; " if i == 0 else "")
+                + f"mean log p(x) {median(x['mean_loglik'] for x in res):.2f} nats, "
+                f"max. difference to naive {agree:.1e}",
+            )
+        )
+        rows.append(
+            Row(
+                b,
+                f"{name}: peak memory above baseline",
+                [x["extra_mb"] for x in res],
+                "MB",
+                note=f"one (chunk, B, D) float32 tensor: {tensor_mb:.1f} MB"
+                + ("" if res[0]["peak_reset"] else "; lifetime peak, clear_refs unavailable"),
+            )
+        )
     best = results[best_chunk]
-    speed = [n["per_image"] / o["per_image"] for n, o in zip(naive, best)]
-    rows.append(Row(b, f"naive time / log_likelihood time at its best chunk_size ({best_chunk})", speed, "x",
-                    target=">= 1", met=median(speed) >= 1))
+    speed = [n["per_image"] / o["per_image"] for n, o in zip(naive, best, strict=True)]
+    rows.append(
+        Row(
+            b,
+            f"naive time / log_likelihood time at its best chunk_size ({best_chunk})",
+            speed,
+            "x",
+            target=">= 1",
+            met=median(speed) >= 1,
+        )
+    )
     mem = {c: median(x["extra_mb"] for x in results[c]) for c in configs}
     naive_mb = mem["naive"]
     bounded = all(mem[c] < naive_mb for c in configs[:-1]) and all(
-        mem[a] <= mem[b_] * 1.1 + 5 for a, b_ in zip(configs[:-2], configs[1:-1])
+        mem[a] <= mem[b_] * 1.1 + 5 for a, b_ in zip(configs[:-2], configs[1:-1], strict=True)
     )
-    rows.append(Row(b, "peak memory grows with chunk_size, below naive", [], "",
-                    target="bounded by chunk_size", met=bounded,
-                    note=", ".join(f"{c}: {mem[c]:.0f} MB" for c in configs)))
+    rows.append(
+        Row(
+            b,
+            "peak memory grows with chunk_size, below naive",
+            [],
+            "",
+            target="bounded by chunk_size",
+            met=bounded,
+            note=", ".join(f"{c}: {mem[c]:.0f} MB" for c in configs),
+        )
+    )
     return rows
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help=f"{IMAGES_QUICK} images instead of {IMAGES_FULL}")
+    parser.add_argument(
+        "--quick", action="store_true", help=f"{IMAGES_QUICK} images instead of {IMAGES_FULL}"
+    )
     parser.add_argument("--images", type=int, default=None)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--batch", type=int, default=BATCH, help="images per call")
     parser.add_argument("--k", type=int, default=K)
     parser.add_argument("--chunks", type=int, nargs="+", default=None)
     parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
-    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
+    parser.add_argument(
+        "--threads", type=int, default=None, help="torch threads (default: torch's)"
+    )
     args = parser.parse_args(argv)
     if args.worker:
-        print(json.dumps(worker(args.worker, args.images or IMAGES_FULL, args.batch, args.k, args.threads)))
+        print(
+            json.dumps(
+                worker(args.worker, args.images or IMAGES_FULL, args.batch, args.k, args.threads)
+            )
+        )
         return
     if args.threads:
         import torch

@@ -51,10 +51,12 @@ def _evaluate(model, x_test, k: int, chunk_size: int, images_per_call: int):
     x_bin = torch.bernoulli(x_test, generator=torch.Generator().manual_seed(0))
     elbo = training.evaluate(model, x_bin, seed=0)
     start = time.perf_counter()
-    ll = torch.cat([
-        log_likelihood(model, x_bin[i : i + images_per_call], k, chunk_size, seed=0)
-        for i in range(0, x_bin.shape[0], images_per_call)
-    ])
+    ll = torch.cat(
+        [
+            log_likelihood(model, x_bin[i : i + images_per_call], k, chunk_size, seed=0)
+            for i in range(0, x_bin.shape[0], images_per_call)
+        ]
+    )
     seconds = time.perf_counter() - start
     se = float(ll.std()) / math.sqrt(ll.numel())
     return elbo, float(ll.mean()), se, seconds
@@ -108,40 +110,89 @@ def run(
         how = f"checkpoint {checkpoint}"
     else:
         model, history, seconds = _train(digits.x_train, digits.x_test, CHAPTER7["epochs"])
-        how = f"chapter-7 recipe, best epoch {history.best_epoch} of {CHAPTER7['epochs']}, trained in {seconds:.0f} s"
+        how = (
+            f"chapter-7 recipe, best epoch {history.best_epoch} of {CHAPTER7['epochs']}, "
+            f"trained in {seconds:.0f} s"
+        )
     x_test = digits.x_test[:images] if images else digits.x_test
     elbo, ll, se, seconds = _evaluate(model, x_test, k, chunk_size, images_per_call)
     scope = f"embedded MNIST subset (4,000 train / {x_test.shape[0]:,} test)"
     rows.append(Row(b, f"test ELBO, {scope}", [elbo], "nats", digits=2, note=how))
-    rows.append(Row(b, f"test log p(x), k={k}, {scope}", [ll], "nats", digits=2,
-                    note=f"+- {se:.2f} (standard error over images); {seconds:.0f} s to evaluate"))
-    rows.append(Row(b, "log p(x) - ELBO (the gap the IWAE bound closes)", [ll - elbo], "nats", digits=2,
-                    target=">= 0", met=ll - elbo >= 0))
+    rows.append(
+        Row(
+            b,
+            f"test log p(x), k={k}, {scope}",
+            [ll],
+            "nats",
+            digits=2,
+            note=f"+- {se:.2f} (standard error over images); {seconds:.0f} s to evaluate",
+        )
+    )
+    rows.append(
+        Row(
+            b,
+            "log p(x) - ELBO (the gap the IWAE bound closes)",
+            [ll - elbo],
+            "nats",
+            digits=2,
+            target=">= 0",
+            met=ll - elbo >= 0,
+        )
+    )
 
     ok, why = _full_mnist_available()
     if not ok:
-        rows.append(Row(b, f"full MNIST (60,000 / 10,000): not available here ({why})", [], "",
-                        note=f"published: Burda et al. 2016, Table 1, VAE 784-200-200-50 tanh, k=1: {BURDA_VAE_K1} nats"))
+        rows.append(
+            Row(
+                b,
+                f"full MNIST (60,000 / 10,000): not available here ({why})",
+                [],
+                "",
+                note="published: Burda et al. 2016, Table 1, VAE 784-200-200-50 tanh, k=1: "
+                f"{BURDA_VAE_K1} nats",
+            )
+        )
         return rows
     full = data.load_mnist(source="torchvision", root=why)
     model, history, seconds = _train(full.x_train, full.x_test, full_epochs)
     elbo, ll, se, ev_seconds = _evaluate(model, full.x_test, k, chunk_size, images_per_call)
     scope = f"full MNIST test set (10,000), {full_epochs} epochs"
-    rows.append(Row(b, f"test ELBO, {scope}", [elbo], "nats", digits=2,
-                    note=f"best epoch {history.best_epoch}, trained in {seconds:.0f} s"))
-    rows.append(Row(b, f"test log p(x), k={k}, {scope}", [ll], "nats", digits=2,
-                    note=f"+- {se:.2f}; published {BURDA_VAE_K1} (Burda et al. 2016, Table 1, VAE 1 stochastic layer "
-                    f"784-200-200-50 tanh, 3,280 passes): gap {ll - BURDA_VAE_K1:+.2f} nats"))
+    rows.append(
+        Row(
+            b,
+            f"test ELBO, {scope}",
+            [elbo],
+            "nats",
+            digits=2,
+            note=f"best epoch {history.best_epoch}, trained in {seconds:.0f} s",
+        )
+    )
+    rows.append(
+        Row(
+            b,
+            f"test log p(x), k={k}, {scope}",
+            [ll],
+            "nats",
+            digits=2,
+            note=f"+- {se:.2f}; published {BURDA_VAE_K1} (Burda et al. 2016, Table 1, VAE, "
+            f"1 stochastic layer, 784-200-200-50 tanh, 3,280 passes): "
+            f"gap {ll - BURDA_VAE_K1:+.2f} nats",
+        )
+    )
     return rows
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--checkpoint", default=None, help="evaluate this state_dict instead of training")
+    parser.add_argument(
+        "--checkpoint", default=None, help="evaluate this state_dict instead of training"
+    )
     parser.add_argument("--k", type=int, default=K)
     parser.add_argument("--full-epochs", type=int, default=100)
     parser.add_argument("--chunk-size", type=int, default=10)
-    parser.add_argument("--images", type=int, default=None, help="evaluate only the first N test images")
+    parser.add_argument(
+        "--images", type=int, default=None, help="evaluate only the first N test images"
+    )
     args = parser.parse_args(argv)
     rows = run(args.checkpoint, args.k, args.full_epochs, args.chunk_size, images=args.images)
     print_rows(rows, "Model quality")

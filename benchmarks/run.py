@@ -2,7 +2,7 @@
 
 Usage, from the repository root::
 
-    .venv/bin/python benchmarks/run.py            # everything, full sizes (about 15-30 min on 2 cores)
+    .venv/bin/python benchmarks/run.py            # everything, full sizes (15-30 min, 2 cores)
     .venv/bin/python benchmarks/run.py --quick    # fewer images and repeats (about 5-10 min)
     .venv/bin/python benchmarks/run.py --only training loglik
 
@@ -33,16 +33,29 @@ BENCHMARKS = ("training", "loglik", "quality", "build")
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true",
-                        help="fewer repeats; log-likelihood on 100 images, quality on 200 test images")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="fewer repeats; log-likelihood on 100 images, quality on 200 test images",
+    )
     parser.add_argument("--only", nargs="+", choices=BENCHMARKS, default=list(BENCHMARKS))
-    parser.add_argument("--ll-images", type=int, default=None,
-                        help="test images for the log-likelihood benchmark (default 1000, 100 with --quick)")
-    parser.add_argument("--cold", type=int, default=None, help="cold builds (default 2, 1 with --quick)")
-    parser.add_argument("--threads", type=int, default=None,
-                        help="torch threads for the log-likelihood and quality benchmarks (default: "
-                        "torch's default); the training benchmark always runs with one thread per core "
-                        "and with 1 thread")
+    parser.add_argument(
+        "--ll-images",
+        type=int,
+        default=None,
+        help="test images for the log-likelihood benchmark (default 1000, 100 with --quick)",
+    )
+    parser.add_argument(
+        "--cold", type=int, default=None, help="cold builds (default 2, 1 with --quick)"
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="torch threads for the log-likelihood and quality benchmarks (default: "
+        "torch's default); the training benchmark always runs with one thread per core "
+        "and with 1 thread",
+    )
     args = parser.parse_args(argv)
 
     import torch
@@ -54,9 +67,9 @@ def main(argv: list[str] | None = None) -> None:
     rows: list[_common.Row] = []
     notes: list[str] = []
     if "training" in args.only:
-        import train_throughput
-
         import os
+
+        import train_throughput
 
         # both the machine's core count and 1 thread, whatever --threads says
         threads = sorted({os.cpu_count() or 1, 1}, reverse=True)

@@ -29,8 +29,8 @@ import argparse
 import math
 import sys
 import time
-from statistics import median
 from pathlib import Path
+from statistics import median
 
 import numpy as np
 import torch
@@ -106,11 +106,13 @@ def reference_epoch(images: np.ndarray, labels: np.ndarray, seed: int = 1) -> fl
     torch.manual_seed(seed)
     model = RefVAE()
     start = time.perf_counter()
-    train_loader = DataLoader(ImageDataset(images, labels, to_tensor), batch_size=BATCH, shuffle=True)
+    train_loader = DataLoader(
+        ImageDataset(images, labels, to_tensor), batch_size=BATCH, shuffle=True
+    )
     optimizer = torch.optim.Adam(model.parameters(), lr=LR)
     model.train()
     train_loss = 0
-    for batch_idx, (data, _) in enumerate(train_loader):
+    for batch_idx, (data, _) in enumerate(train_loader):  # noqa: B007 (as in the example)
         optimizer.zero_grad()
         recon_batch, mu, logvar = model(data)
         loss = ref_loss_function(recon_batch, data, mu, logvar)
@@ -135,8 +137,15 @@ def ours_epoch(x_train: torch.Tensor, *, foreach_adam: bool = False, seed: int =
     try:
         start = time.perf_counter()
         history = training.train(
-            model, x_train, None, epochs=1, batch_size=BATCH, lr=LR,
-            dynamic_binarization=False, progress=False, seed=seed,
+            model,
+            x_train,
+            None,
+            epochs=1,
+            batch_size=BATCH,
+            lr=LR,
+            dynamic_binarization=False,
+            progress=False,
+            seed=seed,
         )
         seconds = time.perf_counter() - start
     finally:
@@ -160,7 +169,9 @@ def minimal_epoch(x_train: torch.Tensor, seed: int = 1) -> float:
     perm = torch.randperm(n)
     for i in range(math.ceil(n / BATCH)):
         xb = x_train.index_select(0, perm[i * BATCH : (i + 1) * BATCH])
-        mu, logvar = F.linear(F.relu(F.linear(xb, e0.weight, e0.bias)), eh.weight, eh.bias).chunk(2, -1)
+        mu, logvar = F.linear(F.relu(F.linear(xb, e0.weight, e0.bias)), eh.weight, eh.bias).chunk(
+            2, -1
+        )
         z = mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)
         logits = F.linear(F.relu(F.linear(z, d0.weight, d0.bias)), d2.weight, d2.bias)
         kl = 0.5 * (mu.pow(2) + logvar.exp() - 1 - logvar).sum()
@@ -235,15 +246,43 @@ def run(repeats: int = 7, threads: list[int] | None = None, warmup: int = 1) -> 
             Row(b, f"training.train, one epoch, {tag}", res["ours"], "s"),
             Row(b, f"train with foreach Adam, one epoch, {tag}", res["ours_foreach"], "s"),
             Row(b, f"minimal eager loop (no checks), one epoch, {tag}", res["minimal"], "s"),
-            Row(b, f"matmul floor of the same epoch, {tag}", res["floor"], "s",
-                note=f"{flops_per_epoch(n) / 1e9:.1f} GFLOP, median {median(gflops):.0f} GFLOP/s"),
-            Row(b, f"reference / train, {tag}", speedup, "x",
-                target=">= 2", met=median(speedup) >= 2, note=noisy),
-            Row(b, f"train / matmul floor, {tag}", to_floor, "x",
-                target="<= 3", met=median(to_floor) <= 3, note=noisy),
-            Row(b, f"reference / minimal eager loop, {tag}", ratios(res["reference"], res["minimal"]), "x"),
-            Row(b, f"foreach Adam / fused Adam in train, {tag}",
-                ratios(res["ours_foreach"], res["ours"]), "x"),
+            Row(
+                b,
+                f"matmul floor of the same epoch, {tag}",
+                res["floor"],
+                "s",
+                note=f"{flops_per_epoch(n) / 1e9:.1f} GFLOP, median {median(gflops):.0f} GFLOP/s",
+            ),
+            Row(
+                b,
+                f"reference / train, {tag}",
+                speedup,
+                "x",
+                target=">= 2",
+                met=median(speedup) >= 2,
+                note=noisy,
+            ),
+            Row(
+                b,
+                f"train / matmul floor, {tag}",
+                to_floor,
+                "x",
+                target="<= 3",
+                met=median(to_floor) <= 3,
+                note=noisy,
+            ),
+            Row(
+                b,
+                f"reference / minimal eager loop, {tag}",
+                ratios(res["reference"], res["minimal"]),
+                "x",
+            ),
+            Row(
+                b,
+                f"foreach Adam / fused Adam in train, {tag}",
+                ratios(res["ours_foreach"], res["ours"]),
+                "x",
+            ),
         ]
     torch.set_num_threads(default_threads)
     return rows
@@ -252,8 +291,13 @@ def run(repeats: int = 7, threads: list[int] | None = None, warmup: int = 1) -> 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=7, help="timed rounds (after one warm-up)")
-    parser.add_argument("--threads", type=int, nargs="+", default=None,
-                        help="torch thread counts to run (default: torch's default)")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        nargs="+",
+        default=None,
+        help="torch thread counts to run (default: torch's default)",
+    )
     args = parser.parse_args(argv)
     print_rows(run(args.repeats, args.threads), "Training throughput")
 

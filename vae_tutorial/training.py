@@ -6,9 +6,9 @@ Introduced in the chapter "A VAE on real digits".
 from __future__ import annotations
 
 import copy
-import time
 import math
 import os
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -51,7 +51,7 @@ class History:
 
 
 def seed_everything(seed: int) -> torch.Generator:
-    """Seed Python's, NumPy's and torch's generators; return a torch generator seeded with ``seed``."""
+    """Seed Python's, NumPy's and torch's generators; return a torch generator seeded alike."""
     import random
 
     import numpy as np
@@ -202,7 +202,9 @@ def train(
         if x is not None and x.numel():
             lo, hi = torch.aminmax(x)  # one pass over the data (it is finite: checked above)
             if lo < 0 or hi > 1:
-                raise ValueError(f"{name} must lie in [0, 1]; got values in [{float(lo):.4g}, {float(hi):.4g}]")
+                raise ValueError(
+                    f"{name} must lie in [0, 1]; got values in [{float(lo):.4g}, {float(hi):.4g}]"
+                )
 
     device = next(model.parameters()).device
     g = seed_everything(seed)
@@ -249,14 +251,17 @@ def train(
                         j = int(bad[0]) if bad.numel() else len(pending) - 1
                         model.load_state_dict(best_state)
                         bar.close()
+                        kept = history.checkpoint_path
                         raise TrainingDivergedError(
                             f"non-finite {objective} ({float(pending[j])}) at epoch {epoch}, "
                             f"step {first + j + 1}; model restored to epoch {history.best_epoch}"
-                            + (f", checkpoint kept at {history.checkpoint_path}" if history.checkpoint_path else "")
+                            + (f", checkpoint kept at {kept}" if kept else "")
                         )
                     pending.clear()
             train_score = float(total) / n
-            test_score = evaluate(model, x_test, seed=seed, beta=beta) if x_test is not None else math.nan
+            test_score = (
+                evaluate(model, x_test, seed=seed, beta=beta) if x_test is not None else math.nan
+            )
             history.epoch.append(epoch)
             history.train_elbo.append(train_score)
             history.test_elbo.append(test_score)
