@@ -156,7 +156,7 @@ def run(
     full = data.load_mnist(source="torchvision", root=why)
     model, history, seconds = _train(full.x_train, full.x_test, full_epochs)
     elbo, ll, se, ev_seconds = _evaluate(model, full.x_test, k, chunk_size, images_per_call)
-    scope = f"full MNIST test set (10,000), {full_epochs} epochs"
+    scope = f"full MNIST test set ({full.x_test.shape[0]:,}), {full_epochs} epochs"
     rows.append(
         Row(
             b,
