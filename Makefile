@@ -39,7 +39,7 @@ clean-cache:
 # Re-execute one chapter in place so its saved outputs (compared by nbval) are current:
 #   make execute NB=book/07_vae_on_digits.ipynb
 execute: $(STAMP)
-	$(BIN)/jupyter nbconvert --to notebook --execute --inplace --ExecutePreprocessor.timeout=600 $(NB)
+	$(BIN)/python -m tools.execute $(NB)
 
 # A PDF of the book through XeLaTeX, into _build/latex/vae-derived.pdf (not part of CI; ~30 s
 # after `make book`). Needs Debian's TeX Live, about 350 MB installed:

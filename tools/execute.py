@@ -1,0 +1,33 @@
+"""Execute chapter notebooks in place so their saved outputs (compared by nbval) are current.
+
+Usage: python -m tools.execute book/07_vae_on_digits.ipynb [more.ipynb ...]
+Runs from the notebook's own folder, as the book build does, and stores widget state.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+
+def main(paths: list[str]) -> None:
+    for p in map(Path, paths):
+        nb = nbformat.read(p, as_version=4)
+        start = time.perf_counter()
+        NotebookClient(
+            nb,
+            timeout=600,
+            kernel_name="python3",
+            resources={"metadata": {"path": str(p.parent)}},
+            store_widget_state=True,
+        ).execute()
+        nbformat.write(nb, p)
+        print(f"{p}: executed in {time.perf_counter() - start:.1f} s")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
