@@ -259,6 +259,41 @@ def test_divergence_restores_best_state_and_keeps_the_checkpoint(
     assert losses.is_validation_enabled()  # the validation setting survives the error
 
 
+@pytest.mark.parametrize("with_test_set", [True, False])
+def test_last_step_breaking_the_weights_is_caught(digits_small, monkeypatch, with_test_set):
+    """Epoch 2's last step has a finite loss but a nan gradient, so its update makes the weights
+    nan: the epoch's end catches it, and the model goes back to epoch 1 (with or without a test
+    set, where the best epoch is chosen by the training objective)."""
+    x_train, x_test = digits_small
+    steps_per_epoch = math.ceil(x_train.shape[0] / 64)
+    calls = {"n": 0}
+    after_epoch_1: dict = {}
+    original_objective = training._objective
+
+    def objective(model, *args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == steps_per_epoch + 1:
+            after_epoch_1["state"] = copy.deepcopy(model.state_dict())
+        bound = original_objective(model, *args, **kwargs)
+        if calls["n"] == 2 * steps_per_epoch:
+            bound.register_hook(lambda grad: grad * math.nan)
+        return bound
+
+    monkeypatch.setattr(training, "_objective", objective)
+    model = _digits_vae()
+    with pytest.raises(training.TrainingDivergedError, match=r"non-finite parameters .* epoch 2"):
+        training.train(
+            model,
+            x_train,
+            x_test if with_test_set else None,
+            epochs=3,
+            batch_size=64,
+            lr=1e-3,
+            progress=False,
+        )
+    assert _states_equal(model.state_dict(), after_epoch_1["state"])
+
+
 def test_huge_learning_rate_diverges_and_restores_the_start(digits_small, tmp_path):
     x_train, x_test = digits_small
     model = _digits_vae()

@@ -249,19 +249,28 @@ def train(
                         first = i + 1 - len(pending)
                         bad = (~torch.isfinite(torch.stack(pending))).nonzero()
                         j = int(bad[0]) if bad.numel() else len(pending) - 1
-                        model.load_state_dict(best_state)
                         bar.close()
-                        kept = history.checkpoint_path
-                        raise TrainingDivergedError(
+                        raise _diverged(
+                            model, best_state, history,
                             f"non-finite {objective} ({float(pending[j])}) at epoch {epoch}, "
-                            f"step {first + j + 1}; model restored to epoch {history.best_epoch}"
-                            + (f", checkpoint kept at {kept}" if kept else "")
+                            f"step {first + j + 1}",
                         )
                     pending.clear()
             train_score = float(total) / n
+            # The last step's update can itself break the weights (its loss was still finite).
+            if not all(bool(torch.isfinite(p).all()) for p in model.parameters()):
+                bar.close()
+                raise _diverged(
+                    model, best_state, history, f"non-finite parameters after epoch {epoch}"
+                )
             test_score = (
                 evaluate(model, x_test, seed=seed, beta=beta) if x_test is not None else math.nan
             )
+            if x_test is not None and not math.isfinite(test_score):
+                bar.close()
+                raise _diverged(
+                    model, best_state, history, f"non-finite test ELBO after epoch {epoch}"
+                )
             history.epoch.append(epoch)
             history.train_elbo.append(train_score)
             history.test_elbo.append(test_score)
@@ -276,6 +285,18 @@ def train(
     bar.close()
     model.load_state_dict(best_state)
     return history
+
+
+def _diverged(
+    model: torch.nn.Module, best_state: dict, history: History, what: str
+) -> TrainingDivergedError:
+    """Restore the best state and build the error that says where training broke down."""
+    model.load_state_dict(best_state)
+    kept = history.checkpoint_path
+    return TrainingDivergedError(
+        f"{what}; model restored to epoch {history.best_epoch}"
+        + (f", checkpoint kept at {kept}" if kept else "")
+    )
 
 
 def _save_atomic(state: dict, path: Path) -> None:
