@@ -1,6 +1,7 @@
 # Two commands do everything on a fresh machine with Python 3.10+:
 #   make book   build the rendered book into _build/html (creates .venv first)
-#   make test   run every test: unit tests, notebooks under nbval, browser checks
+#   make test   build the book (a warm rebuild takes seconds), then run every test:
+#               unit tests, notebooks under nbval, browser checks of the built pages
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -26,7 +27,7 @@ book: $(STAMP)
 
 # Unit tests (tests/) and every chapter notebook under nbval, which re-runs it and compares its
 # outputs with the saved ones (tests/nbval_sanitize.cfg masks addresses, timings, progress bars).
-test: $(STAMP)
+test: book
 	$(BIN)/python -m pytest tests book --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg; \
 	rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; exit 1; fi; exit $$rc
 
