@@ -735,8 +735,8 @@ def linear_gaussian_elbo(
 
     .. math::
         \mathcal{L}(q)
-        = \underbrace{\mathbb{E}_q[\log p(x, z)] + H(q)}_{\texttt{joint_entropy}}
-        = \underbrace{\mathbb{E}_q[\log p(x \mid z)] - \mathrm{KL}(q \| p(z))}_{\texttt{recon_kl}}
+        = \underbrace{\mathbb{E}_q[\log p(x, z)] + H(q)}_{\texttt{joint\_entropy}}
+        = \underbrace{\mathbb{E}_q[\log p(x \mid z)] - \mathrm{KL}(q \| p(z))}_{\texttt{recon\_kl}}
 
     with :math:`q = \mathcal{N}(\mu, \operatorname{diag} e^{\text{logvar}})`.
 
