@@ -44,7 +44,8 @@ def _within_4_se(est: estimators.EvidenceEstimate, exact: torch.Tensor) -> None:
     p_hat, se, p = est.evidence, est.log_standard_error.exp(), exact.exp()
     z = ((p_hat - p) / se).abs()
     assert bool((z < 4).all()), (
-        f"n={est.log_weights.shape[0]}: estimate {p_hat.tolist()}, se {se.tolist()}, exact {p.tolist()}"
+        f"n={est.log_weights.shape[0]}: estimate {p_hat.tolist()}, se {se.tolist()}, "
+        f"exact {p.tolist()}"
     )
 
 
@@ -62,7 +63,9 @@ def test_importance_sampling_unbiased_within_4_se(lg):
     mean, cov = model.posterior(x)
     # a deliberately imperfect proposal: the posterior mean shifted, the variance inflated
     mu, logvar = mean + 0.3, (2.0 * cov.diagonal()).log().expand_as(mean)
-    est = estimators.importance_sampling(model, x, mu, logvar, 5000, generator=torch.Generator().manual_seed(4))
+    est = estimators.importance_sampling(
+        model, x, mu, logvar, 5000, generator=torch.Generator().manual_seed(4)
+    )
     _within_4_se(est, model.log_evidence(x))
 
 
@@ -99,7 +102,10 @@ def test_ess_extremes():
 
 @torch.no_grad()
 def test_iwae_bound_monotone_in_k_and_reaches_log_evidence(lg):
-    """E[L_K] rises with K, equals the ELBO at K = 1 and approaches log p(x) (Burda et al., thm 1)."""
+    """E[L_K] rises with K, equals the ELBO at K = 1 and approaches log p(x).
+
+    Burda et al., theorem 1.
+    """
     model, x = lg
     mean, cov = model.posterior(x)
     mu, logvar = mean + 0.2, (1.5 * cov.diagonal()).log().expand_as(mean)
@@ -117,7 +123,7 @@ def test_iwae_bound_monotone_in_k_and_reaches_log_evidence(lg):
         if k == 1:
             # L_1 is the single-sample ELBO estimate: same numbers as elbo_mc
             torch.testing.assert_close(bound, losses.elbo_mc(lw, reduction="none"))
-    for (m1, s1), (m2, s2) in zip(means, means[1:]):
+    for (m1, s1), (m2, s2) in zip(means, means[1:], strict=False):
         assert bool((m2 > m1 - 4 * torch.sqrt(s1**2 + s2**2)).all()), (m1, m2)
     assert bool((means[-1][0] <= exact + 4 * means[-1][1]).all())
     assert bool((means[0][0] < exact - 0.05).all())  # a visible gap at K = 1
@@ -137,7 +143,9 @@ def test_iwae_k1_expectation_is_analytic_elbo(lg):
     rec = -0.5 * 3 * torch.log(2 * math.pi * s2) - ((resid**2).sum(-1) + trace) / (2 * s2)
     elbo = rec - losses.kl_normal_std_normal(mu, logvar, reduction="none")
     n = 40000
-    lw = estimators.importance_sampling(model, x, mu, logvar, n, generator=torch.Generator().manual_seed(6)).log_weights
+    lw = estimators.importance_sampling(
+        model, x, mu, logvar, n, generator=torch.Generator().manual_seed(6)
+    ).log_weights
     est, se = lw.mean(0), lw.std(0) / math.sqrt(n)
     assert bool(((est - elbo).abs() < 4 * se).all()), (n, est, se, elbo)
 
@@ -147,7 +155,9 @@ def test_log_likelihood_same_for_any_chunk_size(vae):
     k = 50
     ref = estimators.log_likelihood(model, x, k, chunk_size=k, seed=7)
     for chunk in (1, 7, k, 1000):
-        torch.testing.assert_close(estimators.log_likelihood(model, x, k, chunk_size=chunk, seed=7), ref)
+        torch.testing.assert_close(
+            estimators.log_likelihood(model, x, k, chunk_size=chunk, seed=7), ref
+        )
     assert ref.shape == (5,)
     # a different seed gives different noise
     assert not torch.equal(estimators.log_likelihood(model, x, k, chunk_size=k, seed=8), ref)
@@ -158,7 +168,9 @@ def test_log_likelihood_matches_vae_log_weights_and_iwae_bound(vae):
     model, x = vae
     with torch.no_grad():
         lw = model.log_weights(x, 1, generator=torch.Generator().manual_seed(9))
-    torch.testing.assert_close(estimators.log_likelihood(model, x, 1, seed=9), losses.iwae_bound(lw, reduction="none"))
+    torch.testing.assert_close(
+        estimators.log_likelihood(model, x, 1, seed=9), losses.iwae_bound(lw, reduction="none")
+    )
 
 
 def test_log_likelihood_is_log_p_not_negative_and_above_elbo(vae):
@@ -166,7 +178,8 @@ def test_log_likelihood_is_log_p_not_negative_and_above_elbo(vae):
     ll = estimators.log_likelihood(model, x, 2000, chunk_size=500, seed=0)
     assert bool((ll < 0).all())  # a log-probability of binary data, not its negative
     with torch.no_grad():
-        elbo = losses.elbo_mc(model.log_weights(x, 2000, generator=torch.Generator().manual_seed(1)), reduction="none")
+        lw = model.log_weights(x, 2000, generator=torch.Generator().manual_seed(1))
+        elbo = losses.elbo_mc(lw, reduction="none")
     assert bool((ll > elbo).all()), (ll, elbo)
 
 

@@ -7,8 +7,6 @@ grad_logvar = a sigma^2. Both estimators must agree with it within 4 standard er
 
 from __future__ import annotations
 
-import math
-
 import pytest
 import torch
 
@@ -43,8 +41,13 @@ LOGVAR = torch.tensor([[0.0, -1.0, 0.5], [-0.5, 0.2, -2.0]], dtype=torch.float64
 def test_estimators_unbiased_within_4_se(estimator):
     stats = sampling.gradient_variance(estimator, f, MU, LOGVAR, n_samples=4, n_repeats=20000,
                                        generator=torch.Generator().manual_seed(0))
-    for mean, var, ref, name in zip((stats.mean_mu, stats.mean_logvar), (stats.var_mu, stats.var_logvar),
-                                    exact(MU, LOGVAR), ("mu", "logvar")):
+    for mean, var, ref, name in zip(
+        (stats.mean_mu, stats.mean_logvar),
+        (stats.var_mu, stats.var_logvar),
+        exact(MU, LOGVAR),
+        ("mu", "logvar"),
+        strict=True,
+    ):
         se = (var / stats.n_repeats).sqrt()
         assert bool(((mean - ref).abs() < 4 * se + 1e-12).all()), (estimator, name, mean, se, ref)
 

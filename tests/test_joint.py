@@ -46,12 +46,17 @@ def test_vae_joint_equals_density_ratio_route_sample_by_sample():
     )
     torch.testing.assert_close(joint.log_joint_eps(model, x, eps), ratio, atol=1e-5, rtol=0)
     # the same with mu and logvar passed explicitly, and with one eps per example
-    torch.testing.assert_close(joint.log_joint_eps(model, x, eps[0], mu=mu, logvar=logvar), ratio[0], atol=1e-5, rtol=0)
+    torch.testing.assert_close(
+        joint.log_joint_eps(model, x, eps[0], mu=mu, logvar=logvar), ratio[0], atol=1e-5, rtol=0
+    )
 
 
 @torch.no_grad()
 def test_identity_elbo_minus_entropy_sample_by_sample_vae():
-    """Per sample: log p(x, eps) - log q(eps) = log w; averaged: mean log p(x, eps) = ELBO_MC - H_MC."""
+    """Per sample: log p(x, eps) - log q(eps) = log w.
+
+    Averaged: mean log p(x, eps) = ELBO_MC - H_MC.
+    """
     torch.manual_seed(3)
     model = VAE(data_dim=20, hidden_dim=16, latent_dim=4)
     x = torch.bernoulli(torch.full((6, 20), 0.4), generator=torch.Generator().manual_seed(4))
@@ -60,13 +65,20 @@ def test_identity_elbo_minus_entropy_sample_by_sample_vae():
     eps = torch.randn(64, 6, 4, generator=torch.Generator().manual_seed(5))  # the same stream
     lj = joint.log_joint_eps(model, x, eps)
     torch.testing.assert_close(lj - _std_normal(eps), log_w, atol=1e-5, rtol=0)
-    torch.testing.assert_close(lj.mean(0), losses.elbo_mc(log_w, reduction="none") + _std_normal(eps).mean(0), atol=1e-5, rtol=0)
+    torch.testing.assert_close(
+        lj.mean(0),
+        losses.elbo_mc(log_w, reduction="none") + _std_normal(eps).mean(0),
+        atol=1e-5,
+        rtol=0,
+    )
 
 
 def test_log_det_jacobian_against_autograd():
     mu = torch.randn(3, dtype=torch.float64)
     logvar = torch.randn(3, dtype=torch.float64)
-    jac = torch.autograd.functional.jacobian(lambda e: mu + (0.5 * logvar).exp() * e, torch.randn(3, dtype=torch.float64))
+    jac = torch.autograd.functional.jacobian(
+        lambda e: mu + (0.5 * logvar).exp() * e, torch.randn(3, dtype=torch.float64)
+    )
     torch.testing.assert_close(joint.log_det_jacobian(logvar), torch.linalg.slogdet(jac).logabsdet)
 
 
@@ -95,7 +107,10 @@ def test_linear_gaussian_expected_joint_is_elbo_minus_entropy():
     torch.testing.assert_close(lj, ratio, atol=1e-10, rtol=0)
     w, b, s2 = model.weight, model.bias, model.noise_var
     trace = (logvar.exp() * (w**2).sum(0)).sum(-1)
-    rec = -1.5 * torch.log(2 * math.pi * s2) - (((x - mu @ w.T - b) ** 2).sum(-1) + trace) / (2 * s2)
+    rec = (
+        -1.5 * torch.log(2 * math.pi * s2)
+        - (((x - mu @ w.T - b) ** 2).sum(-1) + trace) / (2 * s2)
+    )
     elbo = rec - losses.kl_normal_std_normal(mu, logvar, reduction="none")
     expected = elbo - joint.standard_normal_entropy(2)
     est, se = lj.mean(0), lj.std(0) / math.sqrt(n)
@@ -111,4 +126,5 @@ def test_errors():
         joint.log_joint_eps(model, x, torch.zeros(2, 2), mu=torch.zeros(2, 2))
     with pytest.raises(ValueError, match="eps must have shape"):
         joint.log_joint_eps(model, x, torch.zeros(2, 3, dtype=torch.float64),
-                            mu=torch.zeros(2, 2, dtype=torch.float64), logvar=torch.zeros(2, 2, dtype=torch.float64))
+                            mu=torch.zeros(2, 2, dtype=torch.float64),
+                            logvar=torch.zeros(2, 2, dtype=torch.float64))

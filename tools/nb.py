@@ -1,4 +1,6 @@
-"""Helpers to write chapter notebooks from Python (authoring aid; the .ipynb is the source of truth).
+"""Helpers to write chapter notebooks from Python.
+
+An authoring aid; the .ipynb is the source of truth.
 
 Usage in an authoring script:
     from tools.nb import md, code, hidden, write
@@ -33,6 +35,10 @@ def write(path: str, cells: list[nbformat.NotebookNode]) -> None:
     """Write cells as a notebook with the python3 kernel."""
     nb = nbformat.v4.new_notebook()
     nb.cells = cells
-    nb.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python", "name": "python3"}
+    nb.metadata["kernelspec"] = {
+        "display_name": "Python 3",
+        "language": "python",
+        "name": "python3",
+    }
     nb.metadata["language_info"] = {"name": "python"}
     nbformat.write(nb, path)

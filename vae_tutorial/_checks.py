@@ -7,8 +7,8 @@ globally with :func:`vae_tutorial.losses.set_validation` for speed.
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from collections.abc import Iterator
+from contextlib import contextmanager
 from numbers import Real
 
 import torch

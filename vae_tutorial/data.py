@@ -75,7 +75,9 @@ def binarize(x: torch.Tensor, *, generator: torch.Generator | None = None) -> to
     """
     check_tensor("x", x)
     if bool(((x < 0) | (x > 1)).any()):
-        raise ValueError(f"x must lie in [0, 1]; got values in [{float(x.min())}, {float(x.max())}]")
+        raise ValueError(
+            f"x must lie in [0, 1]; got values in [{float(x.min())}, {float(x.max())}]"
+        )
     return torch.bernoulli(x, generator=generator)
 
 
@@ -175,7 +177,9 @@ def _load_torchvision(*, binarize: str, seed: int, root: str | Path | None) -> D
     try:
         from torchvision.datasets import MNIST
     except ImportError as err:  # pragma: no cover - optional dependency
-        raise ImportError("source='torchvision' needs torchvision: pip install torchvision") from err
+        raise ImportError(
+            "source='torchvision' needs torchvision: pip install torchvision"
+        ) from err
     if binarize not in _BINARIZE:
         raise ValueError(f"binarize must be one of 'none', 'static'; got {binarize!r}")
     root = Path(root or os.environ.get("MNIST_ROOT", "data"))

@@ -1,6 +1,7 @@
 r"""Monte Carlo estimates of the evidence :math:`p(x)` and of :math:`\log p(x)`.
 
-* :func:`naive_monte_carlo`: :math:`\hat p(x) = \frac1K \sum_k p(x \mid z_k)`, :math:`z_k \sim p(z)`.
+* :func:`naive_monte_carlo`: :math:`\hat p(x) = \frac1K \sum_k p(x \mid z_k)`,
+  :math:`z_k \sim p(z)`.
 * :func:`importance_sampling`: :math:`\hat p(x) = \frac1K \sum_k p(x, z_k)/q(z_k)`,
   :math:`z_k \sim q = \mathcal{N}(\mu, \operatorname{diag}\sigma^2)`.
 * :func:`log_mean_exp`, :func:`effective_sample_size`, :func:`log_standard_error`: the weights
@@ -208,7 +209,8 @@ def _log_joint(model: torch.nn.Module, x: torch.Tensor, z: torch.Tensor) -> torc
 
 
 def _log_likelihood_term(model: torch.nn.Module, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
-    r""":math:`\log p(x \mid z)`: ``log_likelihood`` if the model has it, else ``log_joint - log p(z)``."""
+    r""":math:`\log p(x \mid z)`: ``log_likelihood`` if the model has it, else
+    ``log_joint - log p(z)``."""
     if hasattr(model, "log_likelihood") and hasattr(model, "log_joint"):
         return model.log_likelihood(x, z)
     return _log_joint(model, x, z) - losses.log_standard_normal(z)
@@ -296,7 +298,8 @@ def importance_sampling(
     .. math::
         p(x) = \mathbb{E}_{q(z)}\Big[\frac{p(x, z)}{q(z)}\Big]
         \approx \frac1K \sum_{k=1}^K w_k, \qquad
-        w_k = \frac{p(x, z_k)}{q(z_k)}, \quad z_k \sim q = \mathcal{N}(\mu, \operatorname{diag}\sigma^2)
+        w_k = \frac{p(x, z_k)}{q(z_k)}, \quad
+        z_k \sim q = \mathcal{N}(\mu, \operatorname{diag}\sigma^2)
 
     Unbiased for :math:`p(x)` whenever :math:`q > 0` where :math:`p(x, z) > 0` (a Gaussian always
     is); the closer :math:`q` is to :math:`p(z \mid x)`, the smaller the variance, which is zero
@@ -346,7 +349,10 @@ def _draw_eps(
 ) -> torch.Tensor:
     # one (B, L) draw per sample, in order: the stream does not depend on how samples are chunked
     return torch.stack(
-        [torch.randn(shape, generator=generator, dtype=like.dtype, device=like.device) for _ in range(k)]
+        [
+            torch.randn(shape, generator=generator, dtype=like.dtype, device=like.device)
+            for _ in range(k)
+        ]
     )
 
 
@@ -401,7 +407,9 @@ def log_likelihood(
     Introduced in the chapter "A VAE on real digits" (defined in "Importance sampling").
     """
     if not (hasattr(model, "encode") and hasattr(model, "decode")):
-        raise TypeError(f"model must have encode(x) and decode(z) methods; got {type(model).__name__}")
+        raise TypeError(
+            f"model must have encode(x) and decode(z) methods; got {type(model).__name__}"
+        )
     check_positive_int("k", k)
     check_positive_int("chunk_size", chunk_size)
     check_tensor("x", x, min_dim=2)

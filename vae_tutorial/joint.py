@@ -1,7 +1,9 @@
-r"""The joint-likelihood view: :math:`\log p_{\theta,\phi}(x, \varepsilon)` by a change of variables.
+r"""The joint-likelihood view: :math:`\log p_{\theta,\phi}(x, \varepsilon)` by a change of
+variables.
 
-For a fixed :math:`x`, the reparameterization :math:`z = g(\varepsilon) = \mu_\phi(x) + \sigma_\phi(x)
-\odot \varepsilon` is a bijection of :math:`\mathbb{R}^L` with a diagonal Jacobian
+For a fixed :math:`x`, the reparameterization
+:math:`z = g(\varepsilon) = \mu_\phi(x) + \sigma_\phi(x) \odot \varepsilon` is a bijection of
+:math:`\mathbb{R}^L` with a diagonal Jacobian
 :math:`\operatorname{diag}\sigma`, so the model's joint density of :math:`(x, \varepsilon)` is
 
 .. math::
@@ -29,7 +31,6 @@ import math
 
 import torch
 
-from vae_tutorial import losses
 from vae_tutorial._checks import check_same_shape, check_tensor, is_validation_enabled
 from vae_tutorial.estimators import _log_joint
 from vae_tutorial.sampling import reparameterize
@@ -40,7 +41,8 @@ _LOG_2PI = math.log(2.0 * math.pi)
 
 
 def log_det_jacobian(logvar: torch.Tensor) -> torch.Tensor:
-    r"""Log-determinant of the Jacobian of :math:`\varepsilon \mapsto z = \mu + \sigma \odot \varepsilon`.
+    r"""Log-determinant of the Jacobian of
+    :math:`\varepsilon \mapsto z = \mu + \sigma \odot \varepsilon`.
 
     .. math::
         \log \Big|\det \frac{\partial z}{\partial \varepsilon^\top}\Big|
@@ -97,7 +99,8 @@ def log_joint_eps(
 
     .. math::
         \log p_{\theta,\phi}(x, \varepsilon) = \log p_\theta(x \mid z) + \log p(z)
-        + \sum_{i=1}^L \log\sigma_{\phi,i}(x), \qquad z = \mu_\phi(x) + \sigma_\phi(x) \odot \varepsilon
+        + \sum_{i=1}^L \log\sigma_{\phi,i}(x), \qquad
+        z = \mu_\phi(x) + \sigma_\phi(x) \odot \varepsilon
 
     Args:
         model: A VAE (``encode``/``decode``) or a model with ``log_joint(x, z)``.
@@ -138,7 +141,8 @@ def log_joint_eps(
         check_same_shape("logvar", logvar, "mu", mu)
         if eps.shape[-mu.dim():] != mu.shape:
             raise ValueError(
-                f"eps must have shape {tuple(mu.shape)} or (K, *{tuple(mu.shape)}); got {tuple(eps.shape)}"
+                f"eps must have shape {tuple(mu.shape)} or (K, *{tuple(mu.shape)}); "
+                f"got {tuple(eps.shape)}"
             )
     # z = \mu + \sigma \odot \varepsilon
     z = reparameterize(mu.expand(eps.shape), logvar.expand(eps.shape), eps=eps)

@@ -101,13 +101,15 @@ def log_normal_diag(
         check_tensor("logvar", logvar, min_dim=1)
         check_same_shape("logvar", logvar, "mu", mu)
         check_broadcast("x", x, "mu", mu)
-    # \log N(x; \mu, \sigma^2) = -1/2 \sum_j [\log 2\pi + \log\sigma_j^2 + (x_j-\mu_j)^2 / \sigma_j^2]
+    # \log N(x; \mu, \sigma^2)
+    #     = -1/2 \sum_j [\log 2\pi + \log\sigma_j^2 + (x_j-\mu_j)^2 / \sigma_j^2]
     log_prob = -0.5 * (_LOG_2PI + logvar + (x - mu).pow(2) * torch.exp(-logvar)).sum(-1)
     return reduce(log_prob, reduction)
 
 
 def log_standard_normal(z: torch.Tensor, *, reduction: str = "none") -> torch.Tensor:
-    r"""Log density of the standard normal prior :math:`\mathcal{N}(0, I)`, summed over the event dim.
+    r"""Log density of the standard normal prior :math:`\mathcal{N}(0, I)`, summed over the event
+    dim.
 
     .. math::
         \log \mathcal{N}(z; 0, I) = -\tfrac12 \sum_j \big[\log 2\pi + z_j^2\big]
@@ -140,7 +142,9 @@ def log_standard_normal(z: torch.Tensor, *, reduction: str = "none") -> torch.Te
     return reduce(log_prob, reduction)
 
 
-def log_bernoulli(x: torch.Tensor, logits: torch.Tensor, *, reduction: str = "none") -> torch.Tensor:
+def log_bernoulli(
+    x: torch.Tensor, logits: torch.Tensor, *, reduction: str = "none"
+) -> torch.Tensor:
     r"""Log likelihood of targets in [0, 1] under independent Bernoullis given by logits.
 
     .. math::
@@ -278,9 +282,13 @@ def kl_normal_normal(
         check_same_shape("logvar_q", logvar_q, "mu_q", mu_q)
         check_same_shape("logvar_p", logvar_p, "mu_p", mu_p)
         check_broadcast("mu_p", mu_p, "mu_q", mu_q)
-    # KL = 1/2 \sum_j [\log\sigma_p^2 - \log\sigma_q^2 + (\sigma_q^2 + (\mu_q - \mu_p)^2) / \sigma_p^2 - 1]
+    # KL = 1/2 \sum_j [\log\sigma_p^2 - \log\sigma_q^2
+    #                  + (\sigma_q^2 + (\mu_q - \mu_p)^2) / \sigma_p^2 - 1]
     kl = 0.5 * (
-        logvar_p - logvar_q + (torch.exp(logvar_q) + (mu_q - mu_p).pow(2)) * torch.exp(-logvar_p) - 1.0
+        logvar_p
+        - logvar_q
+        + (torch.exp(logvar_q) + (mu_q - mu_p).pow(2)) * torch.exp(-logvar_p)
+        - 1.0
     ).sum(-1)
     return reduce(kl, reduction)
 

@@ -2,7 +2,8 @@ r"""Latent variable models: the VAE, the exactly solvable linear-Gaussian model 
 
 * :class:`VAE`: MLP encoder :math:`q_\phi(z \mid x)` and Bernoulli MLP decoder
   :math:`p_\theta(x \mid z)` with a standard normal prior (Kingma & Welling 2014, appendix C).
-* :class:`GaussianMixture`: a discrete latent picks one of M Gaussians; exact evidence and posterior.
+* :class:`GaussianMixture`: a discrete latent picks one of M Gaussians; exact evidence and
+  posterior.
 * :class:`LinearGaussian`: :math:`z \sim \mathcal{N}(0, I_L)`,
   :math:`x \mid z \sim \mathcal{N}(Wz + b, \sigma^2 I_D)`, whose evidence and posterior are exact:
   the ground truth every bound in the book is measured against.
@@ -62,7 +63,11 @@ class VAE(nn.Module):
         activation: str = "relu",
     ) -> None:
         super().__init__()
-        for name, value in (("data_dim", data_dim), ("hidden_dim", hidden_dim), ("latent_dim", latent_dim)):
+        for name, value in (
+            ("data_dim", data_dim),
+            ("hidden_dim", hidden_dim),
+            ("latent_dim", latent_dim),
+        ):
             check_positive_int(name, value)
         if activation not in ("relu", "tanh"):
             raise ValueError(f"activation must be 'relu' or 'tanh'; got {activation!r}")
@@ -169,7 +174,8 @@ class VAE(nn.Module):
 
     @torch.no_grad()
     def sample(self, n: int, *, generator: torch.Generator | None = None) -> torch.Tensor:
-        r"""Pixel probabilities :math:`\operatorname{sigmoid}(\text{logits})` of ``n`` draws from the prior.
+        r"""Pixel probabilities :math:`\operatorname{sigmoid}(\text{logits})` of ``n`` draws from
+        the prior.
 
         Shape:
             - Output: :math:`(n, D)`, values in (0, 1).
@@ -231,7 +237,7 @@ class LinearGaussian(nn.Module):
         *,
         seed: int = 0,
         dtype: torch.dtype = torch.float64,
-    ) -> "LinearGaussian":
+    ) -> LinearGaussian:
         """A model with :math:`W` and :math:`b` drawn from a standard normal under ``seed``."""
         check_positive_int("data_dim", data_dim)
         check_positive_int("latent_dim", latent_dim)
@@ -321,7 +327,8 @@ class LinearGaussian(nn.Module):
         check_positive_int("n", n)
         kw = dict(dtype=self.weight.dtype, device=self.weight.device, generator=generator)
         z = torch.randn(n, self.latent_dim, **kw)
-        x = z @ self.weight.T + self.bias + self.noise_var.sqrt() * torch.randn(n, self.data_dim, **kw)
+        noise = self.noise_var.sqrt() * torch.randn(n, self.data_dim, **kw)
+        x = z @ self.weight.T + self.bias + noise
         return x, z
 
 
@@ -402,10 +409,13 @@ class GaussianMixture(nn.Module):
 
     def component_distribution(self) -> torch.distributions.MultivariateNormal:
         r"""The M components :math:`\mathcal{N}(\mu_k, \Sigma_k)` as one batched distribution."""
-        return torch.distributions.MultivariateNormal(self.means, covariance_matrix=self.covariances)
+        return torch.distributions.MultivariateNormal(
+            self.means, covariance_matrix=self.covariances
+        )
 
     def log_joint(self, x: torch.Tensor) -> torch.Tensor:
-        r""":math:`\log p(x, z = k) = \log \pi_k + \log \mathcal{N}(x; \mu_k, \Sigma_k)` for every k.
+        r""":math:`\log p(x, z = k) = \log \pi_k + \log \mathcal{N}(x; \mu_k, \Sigma_k)` for
+        every k.
 
         Args:
             x: Data points.

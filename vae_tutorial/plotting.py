@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
@@ -123,7 +122,9 @@ def plot_history(history, *, title: str = "The ELBO rises during training") -> F
     """Train and test ELBO (nats per example) against epoch, from a
     :class:`vae_tutorial.training.History`."""
     fig, ax = plt.subplots(figsize=(6, 3.5))
-    ax.plot(history.epoch, history.train_elbo, color=OKABE_ITO[4], label="train (dynamic binarization)")
+    ax.plot(
+        history.epoch, history.train_elbo, color=OKABE_ITO[4], label="train (dynamic binarization)"
+    )
     if not all(np.isnan(history.test_elbo)):
         ax.plot(history.epoch, history.test_elbo, color=OKABE_ITO[5], ls="--", label="test")
     ax.set_xlabel("epoch")
@@ -158,7 +159,9 @@ def plot_bound_vs_k(
     else:
         fig = ax.figure
     n = len(ax.lines)
-    ax.errorbar(ks, bounds, yerr=stderr, marker="o", capsize=3, color=OKABE_ITO[(4 + n) % 8], label=label)
+    ax.errorbar(
+        ks, bounds, yerr=stderr, marker="o", capsize=3, color=OKABE_ITO[(4 + n) % 8], label=label
+    )
     if exact is not None:
         ax.axhline(exact, color=OKABE_ITO[7], ls="--", label="exact log p(x)")
     ax.set_xscale("log", base=2)
@@ -174,7 +177,9 @@ def plot_bound_vs_k(
 def plot_weight_degeneracy(
     log_weights: dict[str, torch.Tensor],
     *,
-    title: str = "Normalized importance weights, largest first: a poor proposal puts all mass on a few",
+    title: str = (
+        "Normalized importance weights, largest first: a poor proposal puts all mass on a few"
+    ),
 ) -> Figure:
     """Normalized weights :math:`w_k / \\sum_j w_j`, sorted in decreasing order, one curve per
     proposal (dict label -> 1-D ``log_weights``), on log-log axes; the legend gives each ESS."""
@@ -318,7 +323,7 @@ def plot_rate_distortion(
     (both nats per example), one point per beta, annotated."""
     fig, ax = plt.subplots(figsize=(6, 3.8))
     ax.plot(rates, distortions, marker="o", color=OKABE_ITO[4])
-    for r, d, b in zip(rates, distortions, betas):
+    for r, d, b in zip(rates, distortions, betas, strict=False):
         ax.annotate(f"beta={b:g}", (r, d), textcoords="offset points", xytext=(5, 5), fontsize=8)
     ax.set_xlabel("rate: KL(q(z|x) || p(z)) (nats per example)")
     ax.set_ylabel("distortion: -E_q log p(x|z) (nats per example)")
@@ -375,7 +380,7 @@ def plot_shallow_vs_deep(
         c = OKABE_ITO[k % len(OKABE_ITO)]
         ax0.scatter(xm[zm == k, 0], xm[zm == k, 1], s=6, alpha=0.5, color=c, label=f"z = {k + 1}")
         _ellipse(ax0, means_mix[k], covs_mix[k], c, lw=2)
-    ax0.set_title("Shallow: M = %d Gaussians, z discrete" % means_mix.shape[0])
+    ax0.set_title(f"Shallow: M = {means_mix.shape[0]} Gaussians, z discrete")
     ax0.legend(loc="best", fontsize=8, markerscale=2)
     xd = _np(x_deep)
     sc = ax1.scatter(xd[:, 0], xd[:, 1], s=6, alpha=0.6, c=_np(z_deep), cmap="viridis")
@@ -411,7 +416,9 @@ def plot_bayes_1d(
     lik = _np(likelihood)
     ax0.plot(zz, lik / lik.max(), color=OKABE_ITO[0], ls="--", label="likelihood p(x | z) / max")
     ax0.set_title("What we assume: prior and likelihood")
-    ax1.plot(zz, _np(posterior_exact), color=OKABE_ITO[7], lw=4, alpha=0.35, label="exact posterior")
+    ax1.plot(
+        zz, _np(posterior_exact), color=OKABE_ITO[7], lw=4, alpha=0.35, label="exact posterior"
+    )
     ax1.plot(zz, _np(posterior_grid), color=OKABE_ITO[5], lw=1.5, label="grid: p(x|z)p(z) / sum")
     ax1.set_title("What Bayes gives: the grid posterior is the exact one")
     for ax in (ax0, ax1):
@@ -457,7 +464,9 @@ def plot_evidence_cost(
     if evals_per_second:
         year = 3600 * 24 * 365.25
         ax1.axhline(evals_per_second * year, color=OKABE_ITO[5], ls="--", lw=1)
-        ax1.text(1, evals_per_second * year * 3, "one year of this CPU", fontsize=8, color=OKABE_ITO[5])
+        ax1.text(
+            1, evals_per_second * year * 3, "one year of this CPU", fontsize=8, color=OKABE_ITO[5]
+        )
     fig.tight_layout()
     return fig
 
@@ -478,8 +487,13 @@ def plot_kl_fits(
     fig, ax = plt.subplots(figsize=(7, 3.8))
     g = _np(grid)
     ax.fill_between(g, _np(p), color=OKABE_ITO[7], alpha=0.15, label="target p (two modes)")
-    ax.plot(g, _np(q_forward), color=OKABE_ITO[4], lw=2, label="argmin KL(p || q): covers both modes")
-    ax.plot(g, _np(q_reverse), color=OKABE_ITO[5], lw=2, ls="--", label="argmin KL(q || p): seeks one mode")
+    ax.plot(
+        g, _np(q_forward), color=OKABE_ITO[4], lw=2, label="argmin KL(p || q): covers both modes"
+    )
+    ax.plot(
+        g, _np(q_reverse), color=OKABE_ITO[5], lw=2, ls="--",
+        label="argmin KL(q || p): seeks one mode",
+    )
     if kls:
         txt = "\n".join(f"{k} = {v:.3f} nats" for k, v in kls.items())
         ax.text(0.02, 0.97, txt, transform=ax.transAxes, va="top", fontsize=8)
@@ -513,7 +527,10 @@ def plot_two_gaussians(mu_q: float, sigma_q: float, mu_p: float, sigma_p: float)
 
     fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(10, 3.6))
     ax0.plot(z, np.exp(lq), color=OKABE_ITO[5], lw=2, label=f"q = N({mu_q:.2f}, {sigma_q:.2f}²)")
-    ax0.plot(z, np.exp(lp), color=OKABE_ITO[4], lw=2, ls="--", label=f"p = N({mu_p:.2f}, {sigma_p:.2f}²)")
+    ax0.plot(
+        z, np.exp(lp), color=OKABE_ITO[4], lw=2, ls="--",
+        label=f"p = N({mu_p:.2f}, {sigma_p:.2f}²)",
+    )
     ax0.set_ylabel("density (1 / z units)")
     ax0.set_title("The two densities")
     ax1.fill_between(z, np.exp(lq) * (lq - lp), color=OKABE_ITO[5], alpha=0.4,
@@ -544,7 +561,8 @@ def plot_mc_convergence(
     ylabel: str = "KL (nats)",
     title: str = "The Monte Carlo estimate closes in on the closed form",
 ) -> Figure:
-    """Monte Carlo estimates with 2-standard-error bars against the number of samples, and the exact value."""
+    """Monte Carlo estimates with 2-standard-error bars against the number of samples, and the
+    exact value."""
     fig, ax = plt.subplots(figsize=(7, 3.6))
     k = np.asarray(n_samples)
     est, se = np.asarray(estimates), np.asarray(standard_errors)
@@ -598,7 +616,8 @@ def plot_elbo_gap(
     log_evidence: float,
     elbo: float,
 ) -> Figure:
-    r"""Left: the exact posterior and q. Right: log p(x) split into the ELBO and the gap KL(q || p(z|x)).
+    r"""Left: the exact posterior and q. Right: log p(x) split into the ELBO and the gap
+    KL(q || p(z|x)).
 
     Shape:
         - z, posterior, q: :math:`(N,)`.

@@ -3,7 +3,8 @@ r"""Sampling from the approximate posterior and the two gradient estimators it a
 * :func:`reparameterize`: :math:`z = \mu + \sigma \odot \varepsilon`.
 * :func:`score_function_gradient` (REINFORCE) and :func:`pathwise_gradient` (reparameterized):
   Monte Carlo estimates of :math:`\nabla_\phi \mathbb{E}_{q_\phi}[f(z)]` for a diagonal Gaussian
-  :math:`q_\phi = \mathcal{N}(\mu, \operatorname{diag}\sigma^2)`, :math:`\phi = (\mu, \log\sigma^2)`.
+  :math:`q_\phi = \mathcal{N}(\mu, \operatorname{diag}\sigma^2)`,
+  :math:`\phi = (\mu, \log\sigma^2)`.
 * :func:`gradient_variance`: the mean and variance of either estimator over repeated draws.
 
 Introduced in the chapter "The reparameterization trick".
@@ -48,7 +49,8 @@ def reparameterize(
     *,
     generator: torch.Generator | None = None,
 ) -> torch.Tensor:
-    r"""Draw :math:`z \sim \mathcal{N}(\mu, \operatorname{diag}\sigma^2)` as a differentiable function of ``mu`` and ``logvar``.
+    r"""Draw :math:`z \sim \mathcal{N}(\mu, \operatorname{diag}\sigma^2)` as a differentiable
+    function of ``mu`` and ``logvar``.
 
     .. math::
         z = \mu + \sigma \odot \varepsilon, \qquad \sigma = \exp(\tfrac12 \log\sigma^2),
@@ -204,7 +206,8 @@ def pathwise_gradient(
 
     .. math::
         \nabla_\phi \mathbb{E}_{q_\phi}[f(z)]
-        = \mathbb{E}_{\varepsilon \sim \mathcal{N}(0, I)}\big[\nabla_\phi f(\mu + \sigma \odot \varepsilon)\big]
+        = \mathbb{E}_{\varepsilon \sim \mathcal{N}(0, I)}
+        \big[\nabla_\phi f(\mu + \sigma \odot \varepsilon)\big]
         \approx \frac1K \sum_{k=1}^K \nabla_z f(z_k) \odot \frac{\partial z_k}{\partial \phi}
 
     with :math:`\partial z / \partial \mu = 1` and
@@ -269,7 +272,8 @@ class GradientStats:
 
     @property
     def total_variance(self) -> torch.Tensor:
-        """Sum of the per-coordinate variances over ``mu`` and ``logvar`` (trace of the covariance)."""
+        """Sum of the per-coordinate variances over ``mu`` and ``logvar`` (trace of the
+        covariance)."""
         return self.var_mu.sum() + self.var_logvar.sum()
 
 
@@ -319,7 +323,9 @@ def gradient_variance(
     """
     if isinstance(estimator, str):
         if estimator not in _ESTIMATORS:
-            raise ValueError(f"estimator must be 'score', 'pathwise' or a function; got {estimator!r}")
+            raise ValueError(
+                f"estimator must be 'score', 'pathwise' or a function; got {estimator!r}"
+            )
         estimator = _ESTIMATORS[estimator]
     check_positive_int("n_repeats", n_repeats)
     if n_repeats < 2:

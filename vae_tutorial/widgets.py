@@ -74,7 +74,8 @@ def kl_explorer(
 
 
 def elbo_explorer(model=None, x: torch.Tensor | None = None) -> widgets.Widget:  # noqa: ANN001
-    r"""Move a Gaussian :math:`q(z)` on a 1-D linear-Gaussian model; watch log p(x), the ELBO and the gap.
+    r"""Move a Gaussian :math:`q(z)` on a 1-D linear-Gaussian model; watch log p(x), the ELBO and
+    the gap.
 
     Sliders set :math:`q`'s mean and log-variance. Printed: the exact :math:`\log p(x)`, the
     analytic ELBO (:func:`vae_tutorial.inference.linear_gaussian_elbo`), the gap
@@ -116,7 +117,8 @@ def elbo_explorer(model=None, x: torch.Tensor | None = None) -> widgets.Widget: 
             gap = float(inference.kl_to_posterior(model, x, mu_t, lv_t))
         print(f"log p(x) = {log_evidence:.4f}   ELBO = {elbo:.4f}   KL(q || p(z|x)) = {gap:.4f}   "
               f"|log p(x) - ELBO - KL| < 1e-10: {abs(log_evidence - elbo - gap) < 1e-10}")
-        q = torch.exp(-0.5 * (z - mu) ** 2 / math.exp(logvar)) / math.sqrt(2 * math.pi * math.exp(logvar))
+        var = math.exp(logvar)
+        q = torch.exp(-0.5 * (z - mu) ** 2 / var) / math.sqrt(2 * math.pi * var)
         _show(plotting.plot_elbo_gap(z, posterior, q, log_evidence, elbo))
 
     out = widgets.interactive_output(update, sliders)
@@ -144,7 +146,9 @@ def importance_sampling_explorer(model, x: torch.Tensor, *, seed: int = 0) -> wi
         std = cov.diagonal().sqrt()
         exact = float(model.log_evidence(x))
     shift = widgets.FloatSlider(value=0.0, min=-4.0, max=4.0, step=0.25, description="shift (sd)")
-    scale = widgets.FloatLogSlider(value=1.0, base=2, min=-3, max=3, step=0.25, description="sd ratio")
+    scale = widgets.FloatLogSlider(
+        value=1.0, base=2, min=-3, max=3, step=0.25, description="sd ratio"
+    )
     k = widgets.IntSlider(value=256, min=2, max=4096, step=2, description="K")
 
     def update(shift: float, scale: float, k: int) -> None:
@@ -154,9 +158,11 @@ def importance_sampling_explorer(model, x: torch.Tensor, *, seed: int = 0) -> wi
         logvar = (2.0 * torch.log(scale * std)).expand_as(mu)
         with torch.no_grad():
             est = estimators.importance_sampling(model, x, mu, logvar, k, eps=eps)
-        print(f"exact log p(x) = {exact:.4f}   IS estimate log p_hat(x) = {float(est.log_evidence):.4f}   "
+        print(f"exact log p(x) = {exact:.4f}   "
+              f"IS estimate log p_hat(x) = {float(est.log_evidence):.4f}   "
               f"ESS = {float(est.ess):.1f} of {k}")
-        _show(plotting.plot_weight_degeneracy({f"q: shift {shift:g} sd, sd x{scale:.2f}": est.log_weights[:, 0]},
+        label = f"q: shift {shift:g} sd, sd x{scale:.2f}"
+        _show(plotting.plot_weight_degeneracy({label: est.log_weights[:, 0]},
                                               title="Sorted normalized importance weights"))
 
     out = widgets.interactive_output(update, {"shift": shift, "scale": scale, "k": k})
@@ -170,7 +176,9 @@ def gradient_variance_explorer(*, n_repeats: int = 2000, seed: int = 0) -> widge
     Introduced in the chapter "The reparameterization trick".
     """
     mu = widgets.FloatSlider(value=1.0, min=-3.0, max=3.0, step=0.25, description="mu")
-    log_sigma = widgets.FloatSlider(value=0.0, min=-2.0, max=1.0, step=0.25, description="log sigma")
+    log_sigma = widgets.FloatSlider(
+        value=0.0, min=-2.0, max=1.0, step=0.25, description="log sigma"
+    )
     k = widgets.IntSlider(value=1, min=1, max=64, description="K")
     dim = widgets.IntSlider(value=1, min=1, max=64, description="dim L")
 
