@@ -15,15 +15,6 @@ from vae_tutorial import estimators, losses
 from vae_tutorial.models import VAE, LinearGaussian
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    # tiny tensors: one thread avoids OpenMP overhead on a busy machine
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 @pytest.fixture
 def lg() -> tuple[LinearGaussian, torch.Tensor]:
     model = LinearGaussian.random(data_dim=3, latent_dim=2, noise_std=0.7, seed=0)

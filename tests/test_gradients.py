@@ -12,15 +12,6 @@ import torch
 
 from vae_tutorial import sampling
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 A = torch.tensor([1.0, 0.5, 2.0], dtype=torch.float64)
 C = torch.tensor([0.3, -1.0, 0.0], dtype=torch.float64)
 

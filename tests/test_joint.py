@@ -17,14 +17,6 @@ from vae_tutorial import joint, losses
 from vae_tutorial.models import VAE, LinearGaussian
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def _std_normal(eps: torch.Tensor) -> torch.Tensor:
     return Independent(Normal(torch.zeros_like(eps), torch.ones_like(eps)), 1).log_prob(eps)
 
