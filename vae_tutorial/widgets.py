@@ -4,27 +4,40 @@ This is the only module of the package that imports ``ipywidgets`` and ``IPython
 imported by ``vae_tutorial/__init__.py``. Each function returns a widget to display as the last
 expression of a notebook cell; the rendered book shows the state saved when the notebook was
 executed, and a running kernel makes the sliders live.
+
+One explorer needs no kernel at all: :func:`image_slider` shows precomputed images and ties its
+slider to them with ``ipywidgets.jslink``, a link the widget script carries out in the browser,
+so in the static book its slider switches the image too. Its container has the CSS class
+:data:`OFFLINE_CLASS`, which the book's "snapshot" note (``widgets-static-note.js``) skips.
 """
 
 from __future__ import annotations
 
+import io
 import math
+from collections.abc import Sequence
 
 import ipywidgets as widgets
+import matplotlib.image
 import matplotlib.pyplot as plt
 import torch
 from IPython.display import display
 
 from vae_tutorial import estimators, inference, losses, models, plotting, sampling
+from vae_tutorial._checks import check_positive_int, check_real, check_tensor, shape_str
 
 __all__ = [
     "change_of_variables_explorer",
     "elbo_explorer",
     "gradient_variance_explorer",
+    "image_slider",
     "importance_sampling_explorer",
     "kl_explorer",
     "latent_traversal",
 ]
+
+#: CSS class of a widget that works in the static page with no kernel (front-end links only).
+OFFLINE_CLASS = "vae-offline-widget"
 
 
 def _show(fig) -> None:  # noqa: ANN001
@@ -268,3 +281,125 @@ def latent_traversal(
 
     out = widgets.interactive_output(update, sliders)
     return widgets.VBox([widgets.VBox(list(sliders.values())), out])
+
+
+class _ImageSlider(widgets.VBox):
+    """The box :func:`image_slider` returns; a short text form instead of every image's bytes."""
+
+    def __repr__(self) -> str:
+        return self._summary
+
+
+def _png(image: torch.Tensor, scale: int) -> bytes:
+    """PNG bytes of one ``(H, W)`` image in [0, 1], black on white, each pixel ``scale`` wide."""
+    big = image.repeat_interleave(scale, 0).repeat_interleave(scale, 1)  # nearest-neighbour
+    buf = io.BytesIO()
+    matplotlib.image.imsave(buf, big.cpu().double().numpy(), cmap="gray_r", vmin=0.0, vmax=1.0,
+                            format="png", metadata={"Software": None})
+    return buf.getvalue()
+
+
+def image_slider(
+    images: torch.Tensor,
+    values: Sequence[float] | torch.Tensor,
+    *,
+    description: str = "t",
+    value_format: str = "{:.2f}",
+    captions: Sequence[str] | None = None,
+    scale: int = 4,
+) -> widgets.VBox:
+    r"""A slider over precomputed images that also moves in the static book, with no kernel.
+
+    Image ``k`` is shown when the slider stands at ``values[k]``. The images are encoded once as
+    PNGs in an ``ipywidgets.Stack``, whose ``selected_index`` follows the slider's ``index``
+    through ``ipywidgets.jslink``; the optional captions sit in a second ``Stack`` linked the
+    same way, and the slider's readout shows ``values[k]``. Nothing is recomputed in Python, so
+    the widget script of the rendered page carries out the links by itself: the slider works
+    offline and with no kernel, unlike the other explorers, whose output is a saved snapshot.
+    The container has the CSS class :data:`OFFLINE_CLASS`.
+
+    Args:
+        images: The images, values in [0, 1] (a decoder's pixel probabilities), shown black on
+            white. Flattened images must be reshaped first.
+        values: The parameter of each image (e.g. the interpolation weight), shown as the
+            slider's readout: ``N`` finite reals.
+        description: The slider's label.
+        value_format: Format of a value in the readout; must give ``N`` distinct labels.
+        captions: Optional text under the image, one per image.
+        scale: Each pixel is drawn as a ``scale`` x ``scale`` square (nearest neighbour).
+
+    Shape:
+        - images: ``(N, H, W)``, ``N >= 1``.
+        - values: ``(N,)``.
+
+    Returns:
+        An ``ipywidgets.VBox`` holding a ``SelectionSlider``, the ``Stack`` of ``Image``\ s and,
+        with captions, the ``Stack`` of ``Label``\ s. Its attribute ``links`` holds the
+        ``ipywidgets.Link`` objects (slider ``index`` to each stack's ``selected_index``).
+
+    Raises:
+        TypeError: If ``images`` is not a floating-point tensor, a value is not a real number,
+            or ``description``, ``value_format`` or a caption is not a string.
+        ValueError: If ``images`` is not ``(N, H, W)`` with ``N >= 1``, is not finite or leaves
+            [0, 1]; if ``values`` or ``captions`` do not have ``N`` entries; if ``value_format``
+            gives two values the same label; if ``scale`` is not a positive int.
+
+    Introduced in the chapter "A VAE on real digits".
+    """
+    check_tensor("images", images)
+    if images.dim() != 3 or images.shape[0] < 1:
+        raise ValueError(f"images must have shape (N, H, W) with N >= 1; "
+                         f"got {shape_str(images.shape)}")
+    lo, hi = float(images.min()), float(images.max())
+    if lo < 0.0 or hi > 1.0:
+        raise ValueError(f"images must have values in [0, 1]; got values from {lo:g} to {hi:g}")
+    n = images.shape[0]
+    if isinstance(values, torch.Tensor):
+        if values.dim() != 1:
+            raise ValueError(f"values must have shape (N,) = ({n},); "
+                             f"got {shape_str(values.shape)}")
+        values = values.detach().tolist()
+    if isinstance(values, (str, bytes)) or not isinstance(values, Sequence):
+        raise TypeError(f"values must be a sequence of N = {n} real numbers; "
+                        f"got {type(values).__name__}")
+    if len(values) != n:
+        raise ValueError(f"values must hold one value per image, N = {n}; got {len(values)}")
+    for k, v in enumerate(values):
+        check_real(f"values[{k}]", v)
+    for name, text in (("description", description), ("value_format", value_format)):
+        if not isinstance(text, str):
+            raise TypeError(f"{name} must be a str; got {type(text).__name__}")
+    check_positive_int("scale", scale)
+    labels = [value_format.format(v) for v in values]
+    if len(set(labels)) != n:
+        raise ValueError(f"value_format must give each of the N = {n} values its own label; "
+                         f"{value_format!r} gives {len(set(labels))} distinct label(s)")
+    if captions is not None:
+        if isinstance(captions, str) or not isinstance(captions, Sequence):
+            raise TypeError(f"captions must be a sequence of str; got {type(captions).__name__}")
+        if len(captions) != n:
+            raise ValueError(f"captions must hold one caption per image, N = {n}; "
+                             f"got {len(captions)}")
+        for k, c in enumerate(captions):
+            if not isinstance(c, str):
+                raise TypeError(f"captions[{k}] must be a str; got {type(c).__name__}")
+
+    slider = widgets.SelectionSlider(options=[(label, k) for k, label in enumerate(labels)],
+                                     value=0, description=description, continuous_update=True)
+    images = images.detach()
+    stack = widgets.Stack([widgets.Image(value=_png(img, scale), format="png") for img in images],
+                          selected_index=0)
+    # The links live in the browser: moving the slider sets each stack's selected_index there.
+    links = [widgets.jslink((slider, "index"), (stack, "selected_index"))]
+    children: list[widgets.Widget] = [slider, stack]
+    if captions is not None:
+        notes = widgets.Stack([widgets.Label(value=c) for c in captions], selected_index=0)
+        links.append(widgets.jslink((slider, "index"), (notes, "selected_index")))
+        children.append(notes)
+    box = _ImageSlider(children)
+    box.add_class(OFFLINE_CLASS)
+    box.links = tuple(links)
+    h, w = images.shape[1:]
+    box._summary = (f"image_slider: {n} precomputed {h}x{w} images, {description} from "
+                    f"{labels[0]} to {labels[-1]} (front-end links only: works with no kernel)")
+    return box
