@@ -17,7 +17,9 @@ MathJax 3 a ``Hub.Queue`` that calls ``typesetPromise``.
 
 In the static page a widget's controls move but its output stays as saved (the Python that
 recomputes it needs a kernel): ``_static/widgets-static-note.js`` adds a one-line note under
-each widget that has controls, pointing to the launch buttons.
+each widget that has controls, pointing to the launch buttons. Widgets whose controls only
+switch between precomputed outputs through front-end links (``vae_tutorial.widgets.image_slider``,
+container class ``vae-offline-widget``) work with no kernel and get no note.
 
 ``embed.js`` bundles ``@jupyter-widgets/base``, ``controls`` and ``output`` (all the book's
 explorers use) with their Font Awesome fonts, and needs no require.js. It cannot load

@@ -2,11 +2,14 @@
 // of the static page can expect: the controls move, but the figure and numbers beside them are
 // the ones saved when the book was built, because the Python that recomputes them needs a
 // kernel. The launch buttons (the rocket at the top of the page) open the chapter live.
-// Progress bars and other widgets without controls get no note.
+// Progress bars and other widgets without controls get no note, and so do widgets that work
+// with no kernel: those whose controls are tied to precomputed output by front-end links
+// (ipywidgets.jslink), marked with the CSS class OFFLINE (vae_tutorial.widgets.OFFLINE_CLASS).
 (function () {
   "use strict";
   var VIEW = 'script[type="application/vnd.jupyter.widget-view+json"]';
   var CONTROLS = "input, select, button, textarea, .widget-slider, .slider";
+  var OFFLINE = ".vae-offline-widget";
   function annotate() {
     var pending = 0;
     document.querySelectorAll(VIEW).forEach(function (tag) {
@@ -17,7 +20,7 @@
       }
       var next = tag.nextElementSibling;
       if (next && next.classList.contains("widget-static-note")) return;
-      if (!view.querySelector(CONTROLS)) return;
+      if (!view.querySelector(CONTROLS) || view.querySelector(OFFLINE)) return;
       var note = document.createElement("p");
       note.className = "widget-static-note";
       note.style.cssText = "font-size: 0.85em; font-style: italic; opacity: 0.75; margin: 0.3em 0 0;";
