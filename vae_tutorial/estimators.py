@@ -266,7 +266,8 @@ def naive_monte_carlo(
         ValueError: If shapes do not match or ``n_samples < 1``.
 
     References:
-        The lecture notes of the chapter's source (001), "first attempt"; Mohamed et al. (2020).
+        Mohamed et al. (2020). The lecture notes (source 001) make their "first attempt" with
+        uniform samples of :math:`z` instead; sampling from the prior fails the same way.
 
     Introduced in the chapter "Importance sampling".
     """
