@@ -38,6 +38,9 @@ def test_structure_and_links():
     assert isinstance(stack, widgets.Stack) and stack.selected_index == 0
     assert len(stack.children) == n and all(isinstance(c, widgets.Image) for c in stack.children)
     assert [c.value for c in notes.children] == [f"step {k}" for k in range(n)]
+    # One Layout (and LabelStyle) model shared by the N images (captions), not N of them.
+    assert len({id(c.layout) for c in stack.children}) == 1
+    assert len({(id(c.layout), id(c.style)) for c in notes.children}) == 1
     # Front-end links (jslink), one per stack, from the slider's index to selected_index.
     assert len(box.links) == 2
     for link, target in zip(box.links, (stack, notes), strict=True):

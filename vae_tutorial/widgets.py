@@ -387,13 +387,19 @@ def image_slider(
     slider = widgets.SelectionSlider(options=[(label, k) for k, label in enumerate(labels)],
                                      value=0, description=description, continuous_update=True)
     images = images.detach()
-    stack = widgets.Stack([widgets.Image(value=_png(img, scale), format="png") for img in images],
-                          selected_index=0)
+    # One Layout (and one LabelStyle) shared by all images (captions): the saved widget state
+    # then holds one such model instead of N.
+    image_layout = widgets.Layout()
+    stack = widgets.Stack([widgets.Image(value=_png(img, scale), format="png", layout=image_layout)
+                           for img in images], selected_index=0)
     # The links live in the browser: moving the slider sets each stack's selected_index there.
     links = [widgets.jslink((slider, "index"), (stack, "selected_index"))]
     children: list[widgets.Widget] = [slider, stack]
     if captions is not None:
-        notes = widgets.Stack([widgets.Label(value=c) for c in captions], selected_index=0)
+        first = widgets.Label(value=captions[0])
+        notes = widgets.Stack([first] + [widgets.Label(value=c, layout=first.layout,
+                                                       style=first.style) for c in captions[1:]],
+                              selected_index=0)
         links.append(widgets.jslink((slider, "index"), (notes, "selected_index")))
         children.append(notes)
     box = _ImageSlider(children)
