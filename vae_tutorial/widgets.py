@@ -27,6 +27,7 @@ from vae_tutorial import estimators, inference, losses, models, plotting, sampli
 from vae_tutorial._checks import check_positive_int, check_real, check_tensor, shape_str
 
 __all__ = [
+    "OFFLINE_CLASS",
     "change_of_variables_explorer",
     "elbo_explorer",
     "gradient_variance_explorer",
