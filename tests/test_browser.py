@@ -17,6 +17,12 @@
 * **widgets**: on a page that carries saved widget state, every widget view was rendered by
   the html-manager into a non-empty ``.widget-subarea``.
 
+One more test drives a widget: chapter 7's ``image_slider`` (``vae_tutorial.widgets``) ties its
+slider to a stack of precomputed images with ``jslink`` only, so in the static page, with no
+kernel and no network, moving its slider with the keyboard must show another of the saved
+images; the "snapshot" note must be absent under it and present under the chapter's other
+widget with controls.
+
 A full-page screenshot of each page is saved to ``_build/screenshots/`` (a path with ``/``
 flattened to ``__``), to be looked at.
 
@@ -252,3 +258,92 @@ def test_search_works_offline(context, base_url):
         page.close()
     assert not errors, errors
     assert any("book/" in h for h in hits), hits
+
+
+# Runs in the page: what the offline widget (class vae-offline-widget) shows now. The image is
+# read back from its blob URL as base64, to compare with the PNGs in the saved widget state.
+OFFLINE_WIDGET_JS = """async () => {
+  const box = document.querySelector(".vae-offline-widget");
+  const shown = [...box.querySelectorAll("img")].filter(img => img.offsetParent !== null);
+  const bytes = shown.length ? new Uint8Array(await (await fetch(shown[0].src)).arrayBuffer())
+                             : new Uint8Array();
+  let binary = "";
+  bytes.forEach(b => { binary += String.fromCharCode(b); });
+  const visibleText = sel => [...box.querySelectorAll(sel)]
+      .filter(el => el.offsetParent !== null).map(el => el.textContent.trim());
+  return {nShown: shown.length, png: btoa(binary), readout: visibleText(".widget-readout"),
+          captions: visibleText(".widget-label").filter(t => t.startsWith("z ="))};
+}"""
+
+# Runs in the page: for each rendered widget view, whether it is an offline widget, whether it
+# has controls and whether the static note follows it.
+NOTES_JS = """() => [...document.querySelectorAll('WIDGET_VIEW')].map(tag => {
+  const view = tag.previousElementSibling;
+  const next = tag.nextElementSibling;
+  return {offline: !!view.querySelector(".vae-offline-widget"),
+          controls: !!view.querySelector(".widget-slider, .slider, input, button, select"),
+          note: !!(next && next.classList.contains("widget-static-note"))};
+})""".replace("WIDGET_VIEW", WIDGET_VIEW.replace('"', '\\"'))
+
+
+def _saved_stack_pngs(page_path: str) -> list[str]:
+    """Base64 PNGs of the offline widget's images, in slider order, from the page's saved state."""
+    html = (HTML / page_path).read_text()
+    found = re.search(r'<script type="application/vnd.jupyter.widget-state\+json">(.*?)</script>',
+                      html, flags=re.S)
+    state = json.loads(found.group(1))["state"]
+    for model in state.values():
+        if model["model_name"] != "StackModel":
+            continue
+        kids = [state[ref.removeprefix("IPY_MODEL_")] for ref in model["state"]["children"]]
+        if kids and all(k["model_name"] == "ImageModel" for k in kids):
+            return [k["buffers"][0]["data"] for k in kids]
+    return []
+
+
+def test_offline_widget_moves_with_no_kernel(context, base_url):
+    """Chapter 7's image_slider: the keyboard moves its slider and the shown image follows, in
+    the static page (no kernel, other hosts blocked); no snapshot note under it."""
+    page_path = "book/07_vae_on_digits.html"
+    if not (HTML / page_path).is_file():
+        pytest.skip(f"{HTML} has no {page_path}: run `make book` first")
+    saved = _saved_stack_pngs(page_path)
+    assert len(saved) == 21, f"expected the 21 saved images of the offline widget; {len(saved)}"
+    local = base_url + "/"
+    errors: list[str] = []
+    external: list[str] = []
+    page = context.new_page()
+    page.on("pageerror", lambda err: errors.append(f"JavaScript exception: {err}"))
+    page.on("request", lambda req: None if req.url.startswith((local, "data:", "blob:"))
+            else external.append(req.url))
+    try:
+        page.goto(f"{base_url}/{page_path}", wait_until="load", timeout=TIMEOUT_MS)
+        page.wait_for_function(WIDGETS_RENDERED_JS, timeout=TIMEOUT_MS)
+        page.wait_for_function("() => document.querySelector('.widget-static-note')",
+                               timeout=TIMEOUT_MS)
+        notes = page.evaluate(NOTES_JS)
+        states = [page.evaluate(OFFLINE_WIDGET_JS)]
+        handle = page.locator(".vae-offline-widget .noUi-handle")
+        assert handle.count() == 1
+        handle.focus()
+        for key in ("ArrowRight", "End", "Home"):
+            page.keyboard.press(key)
+            page.wait_for_timeout(200)
+            states.append(page.evaluate(OFFLINE_WIDGET_JS))
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.locator(".vae-offline-widget").screenshot(
+            path=str(SCREENSHOTS / "book__07_vae_on_digits.html__offline-widget.png"))
+    finally:
+        page.close()
+
+    assert not errors and not external, (errors, external)
+    # Image k of the saved state is shown, with its readout t = k / 20 and its caption.
+    for state, k in zip(states, (0, 1, 20, 0), strict=True):
+        t = k / 20
+        assert state["nShown"] == 1, state["nShown"]
+        assert state["png"] == saved[k], f"slider at index {k}: not saved image {k}"
+        assert state["readout"] == [f"{t:.2f}"], state["readout"]
+        assert state["captions"] == [f"z = {1 - t:.2f} μ(3) + {t:.2f} μ(8)"], state["captions"]
+    assert len({s["png"] for s in states}) == 3  # three different images shown
+    assert [n["note"] for n in notes if n["offline"]] == [False], notes
+    assert any(n["note"] for n in notes if n["controls"] and not n["offline"]), notes
