@@ -147,11 +147,12 @@ def train(
     no per-item Python work). With ``dynamic_binarization`` every batch is re-binarized,
     :math:`\tilde x \sim \mathrm{Bernoulli}(x)`, a cheap regularizer; the test set is then
     binarized once under ``seed``. After each epoch the test ELBO is measured and, if it is the
-    best so far, the model is kept in memory and saved to ``checkpoint_path``. If the loss becomes
-    non-finite, the model is restored to that best state and :class:`TrainingDivergedError` is
-    raised; the checkpoint on disk is the last good one. (Finiteness is checked every 32 steps
-    and at the end of each epoch, every step with ``validate=True``; the error names the first
-    non-finite step.) Adam uses torch's fused kernel where available.
+    best so far, the model is kept in memory and saved to ``checkpoint_path``. If the loss, the
+    parameters after an epoch or the test ELBO become non-finite, the model is restored to that
+    best state and :class:`TrainingDivergedError` is raised; the checkpoint on disk is the last
+    good one. (Finiteness is checked every 32 steps and at the end of each epoch, every step with
+    ``validate=True``; the error names the first non-finite step.) Adam uses torch's fused
+    kernel where available.
 
     Args:
         model: The VAE to train, in place.
@@ -176,7 +177,7 @@ def train(
     Raises:
         TypeError: If the data are not floating-point tensors.
         ValueError: If arguments are out of range or the data do not match ``model.data_dim``.
-        TrainingDivergedError: If the loss becomes non-finite.
+        TrainingDivergedError: If the loss, the parameters or the test ELBO become non-finite.
 
     Introduced in the chapter "A VAE on real digits".
     """
