@@ -221,11 +221,13 @@ def train(
     best_score, best_state = -math.inf, copy.deepcopy(model.state_dict())
     n = x_train.shape[0]
     steps = math.ceil(n / batch_size)
-    bar = tqdm(total=epochs * steps, disable=not progress, desc="training", unit="step")
-
     check_every = 1 if validate else _FINITE_CHECK_EVERY
     model.train()
-    with validation(validate):
+    # tqdm as a context manager closes the bar however the loop ends (a divergence included).
+    with (
+        validation(validate),
+        tqdm(total=epochs * steps, disable=not progress, desc="training", unit="step") as bar,
+    ):
         for epoch in range(1, epochs + 1):
             start = time.perf_counter()
             perm = torch.randperm(n, generator=g).to(device)
@@ -250,7 +252,6 @@ def train(
                         first = i + 1 - len(pending)
                         bad = (~torch.isfinite(torch.stack(pending))).nonzero()
                         j = int(bad[0]) if bad.numel() else len(pending) - 1
-                        bar.close()
                         raise _diverged(
                             model, best_state, history,
                             f"non-finite {objective} ({float(pending[j])}) at epoch {epoch}, "
@@ -260,7 +261,6 @@ def train(
             train_score = float(total) / n
             # The last step's update can itself break the weights (its loss was still finite).
             if not all(bool(torch.isfinite(p).all()) for p in model.parameters()):
-                bar.close()
                 raise _diverged(
                     model, best_state, history, f"non-finite parameters after epoch {epoch}"
                 )
@@ -268,7 +268,6 @@ def train(
                 evaluate(model, x_test, seed=seed, beta=beta) if x_test is not None else math.nan
             )
             if x_test is not None and not math.isfinite(test_score):
-                bar.close()
                 raise _diverged(
                     model, best_state, history, f"non-finite test ELBO after epoch {epoch}"
                 )
@@ -283,7 +282,6 @@ def train(
                 best_state = copy.deepcopy(model.state_dict())
                 if history.checkpoint_path is not None:
                     _save_atomic(best_state, history.checkpoint_path)
-    bar.close()
     model.load_state_dict(best_state)
     return history
 
