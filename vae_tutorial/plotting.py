@@ -8,6 +8,7 @@ Introduced across the chapters; the image figures in "A VAE on real digits".
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 import matplotlib.pyplot as plt
@@ -50,12 +51,44 @@ OKABE_ITO = (
     "#000000",  # black
 )
 
+#: The book's figure style, applied to every figure of this module (:func:`_styled`). Figures are
+#: at most :data:`MAX_WIDTH_IN` inches wide and their text at least 11 pt, so that shown at a
+#: phone's width (about 350 CSS px; chapters render PNGs at 2x, ``figure_format = "retina"``)
+#: labels stay at least 8 CSS px high.
+STYLE = {
+    "font.size": 12,
+    "axes.titlesize": 12,
+    "axes.labelsize": 12,
+    "xtick.labelsize": 11,
+    "ytick.labelsize": 11,
+    "legend.fontsize": 11,
+    "legend.title_fontsize": 11,
+    "figure.titlesize": 12,
+    "lines.linewidth": 1.8,
+    "axes.prop_cycle": plt.cycler(color=list(OKABE_ITO)),
+}
+#: Widest figure, in inches (at 100 dpi: 640 CSS px, the book's text column).
+MAX_WIDTH_IN = 6.4
+
+
+def _styled(func):  # noqa: ANN001, ANN202
+    """Draw ``func``'s figure under :data:`STYLE` (rc settings apply when text is created)."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        with plt.rc_context(STYLE):
+            return func(*args, **kwargs)
+
+    return wrapper
+
+
 
 def _as_images(x: torch.Tensor | np.ndarray, image_shape: tuple[int, int]) -> np.ndarray:
     arr = x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
     return arr.reshape(-1, *image_shape)
 
 
+@_styled
 def image_grid(
     images: torch.Tensor | np.ndarray,
     image_shape: tuple[int, int] = (28, 28),
@@ -101,6 +134,7 @@ def image_grid(
     return fig
 
 
+@_styled
 def reconstruction_grid(
     x: torch.Tensor,
     x_hat: torch.Tensor,
@@ -118,6 +152,7 @@ def reconstruction_grid(
     return image_grid(both, image_shape, ncols=n, title=title, row_labels=["input", "recon."])
 
 
+@_styled
 def plot_history(history, *, title: str = "The ELBO rises during training") -> Figure:  # noqa: ANN001
     """Train and test ELBO (nats per example) against epoch, from a
     :class:`vae_tutorial.training.History`."""
@@ -142,6 +177,7 @@ def plot_history(history, *, title: str = "The ELBO rises during training") -> F
 DIGIT_COLOURS = OKABE_ITO + ("#999999", "#882255")
 
 
+@_styled
 def plot_bound_vs_k(
     ks: Sequence[int],
     bounds: Sequence[float],
@@ -174,6 +210,7 @@ def plot_bound_vs_k(
     return fig
 
 
+@_styled
 def plot_weight_degeneracy(
     log_weights: dict[str, torch.Tensor],
     *,
@@ -202,6 +239,7 @@ def plot_weight_degeneracy(
     return fig
 
 
+@_styled
 def plot_gradient_variance(
     xs: Sequence[float],
     variances: dict[str, Sequence[float]],
@@ -225,6 +263,7 @@ def plot_gradient_variance(
     return fig
 
 
+@_styled
 def plot_change_of_variables(
     mu: float,
     sigma: float,
@@ -265,6 +304,7 @@ def plot_change_of_variables(
     return fig
 
 
+@_styled
 def plot_latent_scatter(
     z: torch.Tensor,
     labels: torch.Tensor,
@@ -287,6 +327,7 @@ def plot_latent_scatter(
     return fig
 
 
+@_styled
 def plot_manifold(
     images: torch.Tensor,
     grid: Sequence[float],
@@ -312,6 +353,7 @@ def plot_manifold(
     return fig
 
 
+@_styled
 def plot_rate_distortion(
     rates: Sequence[float],
     distortions: Sequence[float],
@@ -351,6 +393,7 @@ def _ellipse(ax, mean, cov, color, n_std: float = 2.0, **kw) -> None:  # noqa: A
     ax.plot(pts[0], pts[1], color=color, **kw)
 
 
+@_styled
 def plot_shallow_vs_deep(
     x_mix: torch.Tensor,
     z_mix: torch.Tensor,
@@ -397,6 +440,7 @@ def plot_shallow_vs_deep(
     return fig
 
 
+@_styled
 def plot_bayes_1d(
     z: torch.Tensor,
     prior: torch.Tensor,
@@ -430,6 +474,7 @@ def plot_bayes_1d(
     return fig
 
 
+@_styled
 def plot_evidence_cost(
     rows: Sequence[dict], *, per_dim: int = 50, evals_per_second: float | None = None
 ) -> Figure:
@@ -471,6 +516,7 @@ def plot_evidence_cost(
     return fig
 
 
+@_styled
 def plot_kl_fits(
     grid: torch.Tensor,
     p: torch.Tensor,
@@ -506,6 +552,7 @@ def plot_kl_fits(
     return fig
 
 
+@_styled
 def plot_two_gaussians(mu_q: float, sigma_q: float, mu_p: float, sigma_p: float) -> Figure:
     r"""Two 1-D Gaussians q and p, the integrand :math:`q \log(q/p)` of KL(q || p), and both KLs.
 
@@ -552,6 +599,7 @@ def plot_two_gaussians(mu_q: float, sigma_q: float, mu_p: float, sigma_p: float)
     return fig
 
 
+@_styled
 def plot_mc_convergence(
     n_samples: Sequence[int],
     estimates: Sequence[float],
@@ -579,6 +627,7 @@ def plot_mc_convergence(
     return fig
 
 
+@_styled
 def plot_jensen(points: Sequence[float], weights: Sequence[float] | None = None) -> Figure:
     r"""Jensen's inequality for the concave log: the chord lies below the curve.
 
@@ -609,6 +658,7 @@ def plot_jensen(points: Sequence[float], weights: Sequence[float] | None = None)
     return fig
 
 
+@_styled
 def plot_elbo_gap(
     z: torch.Tensor,
     posterior: torch.Tensor,
@@ -646,6 +696,7 @@ def plot_elbo_gap(
     return fig
 
 
+@_styled
 def plot_curves(
     x: Sequence[float],
     curves: dict[str, Sequence[float]],
