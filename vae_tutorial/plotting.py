@@ -72,12 +72,21 @@ MAX_WIDTH_IN = 6.4
 
 
 def _styled(func):  # noqa: ANN001, ANN202
-    """Draw ``func``'s figure under :data:`STYLE` (rc settings apply when text is created)."""
+    """Draw ``func``'s figure under :data:`STYLE` (rc settings apply when text is created).
+
+    Only the keys of :data:`STYLE` are set and restored: ``plt.rc_context`` would restore every
+    rc setting, including ``interactive``, which the Jupyter inline backend switches on when the
+    first figure loads it, so that no later figure of a notebook would be shown.
+    """
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
-        with plt.rc_context(STYLE):
+        saved = {key: plt.rcParams[key] for key in STYLE}
+        plt.rcParams.update(STYLE)
+        try:
             return func(*args, **kwargs)
+        finally:
+            plt.rcParams.update(saved)
 
     return wrapper
 
