@@ -260,12 +260,12 @@ def plot_gradient_variance(
     parameter) against ``xs``, log-log, one curve per estimator."""
     fig, ax = plt.subplots(figsize=(6, 3.5))
     for i, (label, v) in enumerate(variances.items()):
-        ax.plot(xs, v, marker="o", color=OKABE_ITO[(5, 4, 2, 6)[i % 4]], label=label)
+        ax.plot(xs, v, marker="osD^"[i % 4], color=OKABE_ITO[(5, 4, 2, 6)[i % 4]], label=label)
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel(xlabel)
     ax.set_ylabel("total variance of the estimate")
-    ax.set_title(title, fontsize=10)
+    ax.set_title(title)
     ax.grid(alpha=0.3, which="both")
     ax.legend()
     fig.tight_layout()
@@ -278,11 +278,12 @@ def plot_change_of_variables(
     sigma: float,
     *,
     interval: tuple[float, float] = (0.5, 1.0),
-    title: str = "z = mu + sigma * eps moves mass without changing it: q(z) = q(eps) / sigma",
+    title: str = (r"$z = \mu + \sigma\varepsilon$ moves mass, keeps it: "
+                  r"$q(z) = q(\varepsilon)/\sigma$"),
 ) -> Figure:
-    """Two panels: the density of :math:`\\varepsilon \\sim \\mathcal{N}(0, 1)` with an interval
-    shaded, and the density of :math:`z = \\mu + \\sigma\\varepsilon` with the image of that
-    interval; both shaded areas (probabilities) are equal."""
+    """Two panels, stacked: the density of :math:`\\varepsilon \\sim \\mathcal{N}(0, 1)` with an
+    interval shaded, and the density of :math:`z = \\mu + \\sigma\\varepsilon` with the image of
+    that interval; both shaded areas (probabilities) are equal."""
     from math import erf, sqrt
 
     def pdf(t: np.ndarray) -> np.ndarray:
@@ -290,25 +291,26 @@ def plot_change_of_variables(
 
     a, b = interval
     mass = 0.5 * (erf(b / sqrt(2)) - erf(a / sqrt(2)))
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3.2))
+    fig, axes = plt.subplots(2, 1, figsize=(MAX_WIDTH_IN, 5.6))
     e = np.linspace(-4, 4, 400)
     axes[0].plot(e, pdf(e), color=OKABE_ITO[4])
     ee = np.linspace(a, b, 100)
     axes[0].fill_between(ee, pdf(ee), color=OKABE_ITO[4], alpha=0.4, label=f"mass {mass:.3f}")
-    axes[0].set_xlabel("eps (noise units)")
-    axes[0].set_ylabel("density q(eps)")
-    axes[0].set_title("q(eps) = N(0, 1)")
+    axes[0].set_xlabel(r"$\varepsilon$ (noise units)")
+    axes[0].set_ylabel(r"density $q(\varepsilon)$")
+    axes[0].set_title(r"$q(\varepsilon) = \mathcal{N}(0, 1)$")
     z = mu + sigma * e
     axes[1].plot(z, pdf(e) / sigma, color=OKABE_ITO[5])
     axes[1].fill_between(mu + sigma * ee, pdf(ee) / sigma, color=OKABE_ITO[5], alpha=0.4,
                          label=f"mass {mass:.3f}")
     axes[1].set_xlabel("z (latent units)")
-    axes[1].set_ylabel("density q(z)")
-    axes[1].set_title(f"q(z) = N({mu:g}, {sigma:g}^2): width x{sigma:g}, height /{sigma:g}")
+    axes[1].set_ylabel("density $q(z)$")
+    axes[1].set_title(rf"$q(z) = \mathcal{{N}}({mu:g}, {sigma:g}^2)$: "
+                      rf"width $\times {sigma:g}$, height $\div {sigma:g}$")
     for ax in axes:
         ax.grid(alpha=0.3)
-        ax.legend(loc="upper left", fontsize=8)
-    fig.suptitle(title, fontsize=10)
+        ax.legend(loc="upper left")
+    fig.suptitle(title)
     fig.tight_layout()
     return fig
 
