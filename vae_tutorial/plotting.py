@@ -223,27 +223,28 @@ def plot_bound_vs_k(
 def plot_weight_degeneracy(
     log_weights: dict[str, torch.Tensor],
     *,
-    title: str = (
-        "Normalized importance weights, largest first: a poor proposal puts all mass on a few"
-    ),
+    title: str = "Sorted normalized weights: a poor proposal\nputs almost all mass on a few",
 ) -> Figure:
     """Normalized weights :math:`w_k / \\sum_j w_j`, sorted in decreasing order, one curve per
-    proposal (dict label -> 1-D ``log_weights``), on log-log axes; the legend gives each ESS."""
-    fig, ax = plt.subplots(figsize=(6.5, 3.8))
+    proposal (dict label -> 1-D ``log_weights``), on log-log axes; the legend gives each ESS.
+    Curves differ in line style as well as colour."""
+    fig, ax = plt.subplots(figsize=(MAX_WIDTH_IN, 4.2))
+    styles = ("-", "--", "-.", ":")
     for i, (label, lw) in enumerate(log_weights.items()):
         lw = lw.detach().double().cpu().flatten()
         w = torch.softmax(lw, 0).sort(descending=True).values
         ess = float(1.0 / (w**2).sum())
-        ax.plot(np.arange(1, len(w) + 1), w.numpy(), color=OKABE_ITO[(4, 5, 2, 6, 0)[i % 5]],
+        ax.plot(np.arange(1, len(w) + 1), w.numpy(), styles[i % 4],
+                color=OKABE_ITO[(4, 5, 2, 6, 0)[i % 5]], lw=2.2,
                 label=f"{label} (ESS {ess:.1f} of {len(w)})")
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_ylim(1e-8, 2.0)  # weights below 1e-8 of the total are invisible in any estimate
     ax.set_xlabel("rank of the weight")
     ax.set_ylabel("normalized weight")
-    ax.set_title(title, fontsize=10)
+    ax.set_title(title)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    ax.legend(loc="lower left")
     fig.tight_layout()
     return fig
 
@@ -649,7 +650,7 @@ def plot_jensen(points: Sequence[float], weights: Sequence[float] | None = None)
     w = np.full(len(f), 1.0 / len(f)) if weights is None else np.asarray(weights, dtype=float)
     mean_f, mean_log = float(w @ f), float(w @ np.log(f))
     t = np.linspace(0.15, max(f) * 1.15, 400)
-    fig, ax = plt.subplots(figsize=(7, 4))
+    fig, ax = plt.subplots(figsize=(MAX_WIDTH_IN, 4.2))
     ax.plot(t, np.log(t), color=OKABE_ITO[4], lw=2, label="log t (concave)")
     order = np.argsort(f)
     ax.plot(f[order], np.log(f[order]), "o-", color=OKABE_ITO[5], lw=1.5,
@@ -659,11 +660,11 @@ def plot_jensen(points: Sequence[float], weights: Sequence[float] | None = None)
     ax.plot([mean_f], [mean_log], "D", color=OKABE_ITO[5], ms=8, label=f"E[log f] = {mean_log:.3f}")
     ax.vlines(mean_f, mean_log, np.log(mean_f), color=OKABE_ITO[7], ls=":")
     ax.annotate("Jensen gap", (mean_f, 0.5 * (mean_log + np.log(mean_f))), xytext=(8, 0),
-                textcoords="offset points", fontsize=9)
+                textcoords="offset points", va="center")
     ax.set_xlabel("t = value of f (e.g. p(x, z) / q(z))")
     ax.set_ylabel("log t (nats)")
     ax.set_title("log E[f] ≥ E[log f]: the chord lies below the curve")
-    ax.legend(fontsize=8, loc="lower right")
+    ax.legend(loc="lower right")
     ax.grid(alpha=0.3)
     fig.tight_layout()
     return fig
@@ -719,8 +720,9 @@ def plot_curves(
     ylim: tuple[float, float] | None = None,
     xscale: str = "linear",
 ) -> Figure:
-    """Several curves against a shared x, with optional labelled horizontal reference lines."""
-    fig, ax = plt.subplots(figsize=(7, 3.8))
+    """Several curves against a shared x, with optional labelled horizontal reference lines.
+    Curves differ in line style as well as colour."""
+    fig, ax = plt.subplots(figsize=(MAX_WIDTH_IN, 4.0))
     styles = ["-", "--", "-.", ":"]
     for i, (label, y) in enumerate(curves.items()):
         ax.plot(x, y, styles[i % 4], color=OKABE_ITO[(4, 5, 2, 0, 6)[i % 5]], lw=2, label=label)
@@ -732,7 +734,7 @@ def plot_curves(
     ax.set_title(title)
     if ylim:
         ax.set_ylim(*ylim)
-    ax.legend(fontsize=8)
+    ax.legend()
     ax.grid(alpha=0.3)
     fig.tight_layout()
     return fig
