@@ -115,7 +115,8 @@ def image_grid(
         ncols: Images per row.
         title: Figure title.
         row_labels: Optional label for each row, shown at its left.
-        cell_inches: Size of one image in inches.
+        cell_inches: Size of one image in inches, reduced where needed so that the figure is
+            at most :data:`MAX_WIDTH_IN` wide (with room for the row labels).
 
     Returns:
         The figure.
@@ -123,8 +124,11 @@ def image_grid(
     imgs = _as_images(images, image_shape)
     n = imgs.shape[0]
     nrows = int(np.ceil(n / ncols))
+    label_inches = 0.9 if row_labels is not None else 0.0
+    cell = min(cell_inches, (MAX_WIDTH_IN - label_inches) / ncols)
     fig, axes = plt.subplots(
-        nrows, ncols, figsize=(ncols * cell_inches, nrows * cell_inches + (0.4 if title else 0)),
+        nrows, ncols,
+        figsize=(ncols * cell + label_inches, nrows * cell + (0.4 if title else 0)),
         squeeze=False,
     )
     for i, ax in enumerate(axes.flat):
@@ -136,7 +140,7 @@ def image_grid(
             ax.imshow(imgs[i], cmap="gray_r", vmin=0.0, vmax=1.0, interpolation="nearest")
     if row_labels is not None:
         for r, label in enumerate(row_labels):
-            axes[r, 0].set_ylabel(label, rotation=0, ha="right", va="center", fontsize=9)
+            axes[r, 0].set_ylabel(label, rotation=0, ha="right", va="center", fontsize=11)
     if title:
         fig.suptitle(title)
     fig.tight_layout(pad=0.2)
@@ -182,8 +186,15 @@ def plot_history(history, *, title: str = "The ELBO rises during training") -> F
 
 # --- chapters 4-7: importance sampling, gradient variance, change of variables, latent space ---
 
-# Ten colours for the ten digit classes: Okabe-Ito plus grey and wine.
-DIGIT_COLOURS = OKABE_ITO + ("#999999", "#882255")
+# Ten colours and ten marker shapes for the ten digit classes (index = digit): Okabe-Ito without
+# its yellow (which vanishes on white) plus Tol's wine and indigo and a grey. Classes that a 2-D
+# latent space tends to mix (0/5, 1/4, 4/9, 7/9, 3/5/8) differ in shape and in lightness, so
+# they stay apart in greyscale and for colour-blind readers.
+DIGIT_COLOURS = (
+    "#882255", "#E69F00", "#009E73", "#CC79A7", "#000000",
+    "#D55E00", "#0072B2", "#332288", "#999999", "#56B4E9",
+)
+DIGIT_MARKERS = ("o", "^", "s", "D", "P", "X", "<", "*", "h", "v")
 
 
 @_styled
@@ -323,17 +334,57 @@ def plot_latent_scatter(
     *,
     title: str = "Posterior means of test digits in a 2-D latent space, coloured by digit",
 ) -> Figure:
-    """Scatter of 2-D latent codes ``(N, 2)`` coloured by integer label ``(N,)`` (0-9)."""
+    """Scatter of 2-D latent codes ``(N, 2)`` by integer label ``(N,)`` (0-9): each digit has
+    its own colour and marker shape (:data:`DIGIT_COLOURS`, :data:`DIGIT_MARKERS`), and its
+    label is written at the class's median code, so classes can be told apart without colour."""
+    import matplotlib.patheffects as pe
+
     z = z.detach().cpu().numpy()
     labels = labels.detach().cpu().numpy()
-    fig, ax = plt.subplots(figsize=(6, 5))
+    fig, ax = plt.subplots(figsize=(MAX_WIDTH_IN, 5.4))
     for d in range(10):
         m = labels == d
-        ax.scatter(z[m, 0], z[m, 1], s=8, color=DIGIT_COLOURS[d], label=str(d), alpha=0.8)
+        ax.scatter(z[m, 0], z[m, 1], s=16, color=DIGIT_COLOURS[d], marker=DIGIT_MARKERS[d],
+                   label=str(d), alpha=0.75, linewidths=0)
+    # Direct labels: each digit at its class's median code, pushed apart (in axes fractions)
+    # where two would overlap, with a line back to the median when moved.
+    present = [d for d in range(10) if (labels == d).any()]
+    centres = np.array([np.median(z[labels == d], axis=0) for d in present]).reshape(-1, 2)
+    lo, hi = np.array(ax.get_xlim()), np.array(ax.get_ylim())
+    span = np.array([lo[1] - lo[0], hi[1] - hi[0]])
+    origin = np.array([lo[0], hi[0]])
+    frac = (centres - origin) / span
+    pos = frac.copy()
+    for _ in range(300):
+        moved = False
+        for i in range(len(pos)):
+            for j in range(i + 1, len(pos)):
+                gap = pos[i] - pos[j]
+                dist = float(np.hypot(*gap))
+                if dist < 0.075:
+                    away = gap / dist if dist > 1e-9 else np.array([1.0, 0.0])
+                    step = away * (0.075 - dist) / 2
+                    pos[i] += step
+                    pos[j] -= step
+                    moved = True
+        if not moved:
+            break
+    pos = np.clip(pos, 0.04, 0.96)
+    halo = [pe.withStroke(linewidth=3, foreground="white")]
+    for d, (fx, fy), (tx, ty) in zip(present, frac, pos, strict=True):
+        if np.hypot(tx - fx, ty - fy) > 0.01:
+            ax.annotate("", xy=(fx, fy), xytext=(tx, ty), xycoords="axes fraction",
+                        arrowprops={"arrowstyle": "-", "color": "black", "lw": 1,
+                                    "path_effects": halo})
+        ax.text(tx, ty, str(d), transform=ax.transAxes, fontsize=14, fontweight="bold",
+                ha="center", va="center", color="black",
+                bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": DIGIT_COLOURS[d],
+                      "lw": 2, "alpha": 0.9})
     ax.set_xlabel("$z_1$ (latent units)")
     ax.set_ylabel("$z_2$ (latent units)")
-    ax.set_title(title, fontsize=10)
-    ax.legend(title="digit", markerscale=2, fontsize=8, loc="center left", bbox_to_anchor=(1, 0.5))
+    ax.set_title(title)
+    ax.legend(title="digit", markerscale=1.6, loc="center left", bbox_to_anchor=(1, 0.5),
+              handletextpad=0.2, borderaxespad=0.3)
     ax.grid(alpha=0.3)
     fig.tight_layout()
     return fig
@@ -360,7 +411,7 @@ def plot_manifold(
               extent=(lo - step / 2, hi + step / 2, lo - step / 2, hi + step / 2))
     ax.set_xlabel("$z_1$ (latent units)")
     ax.set_ylabel("$z_2$ (latent units)")
-    ax.set_title(title, fontsize=10)
+    ax.set_title(title)
     fig.tight_layout()
     return fig
 
@@ -371,17 +422,21 @@ def plot_rate_distortion(
     distortions: Sequence[float],
     betas: Sequence[float],
     *,
-    title: str = "Rate and distortion as beta varies: small beta buys reconstruction with rate",
+    title: str = "Small beta buys reconstruction (low distortion) with rate",
 ) -> Figure:
     """Distortion :math:`-\\mathbb{E}_q[\\log p(x|z)]` against rate :math:`\\mathrm{KL}(q\\|p)`
     (both nats per example), one point per beta, annotated."""
     fig, ax = plt.subplots(figsize=(6, 3.8))
     ax.plot(rates, distortions, marker="o", color=OKABE_ITO[4])
+    r_lo, r_hi = min(rates), max(rates)
     for r, d, b in zip(rates, distortions, betas, strict=False):
-        ax.annotate(f"beta={b:g}", (r, d), textcoords="offset points", xytext=(5, 5), fontsize=8)
-    ax.set_xlabel("rate: KL(q(z|x) || p(z)) (nats per example)")
-    ax.set_ylabel("distortion: -E_q log p(x|z) (nats per example)")
-    ax.set_title(title, fontsize=10)
+        right = r_hi > r_lo and r > r_lo + 0.7 * (r_hi - r_lo)  # label left of it, inside
+        ax.annotate(f"beta = {b:g}", (r, d), textcoords="offset points",
+                    xytext=(-8, -16) if right else (6, 6), ha="right" if right else "left")
+    ax.margins(x=0.15, y=0.15)
+    ax.set_xlabel("rate R = KL(q(z|x) || p(z)) (nats per example)")
+    ax.set_ylabel("distortion D (nats per example)")
+    ax.set_title(title)
     ax.grid(alpha=0.3)
     fig.tight_layout()
     return fig
