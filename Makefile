@@ -25,10 +25,11 @@ $(STAMP): requirements.txt pyproject.toml
 book: $(STAMP)
 	$(BIN)/jupyter-book build . -W -n --keep-going
 
-# Unit tests (tests/) and every chapter notebook under nbval, which re-runs it and compares its
-# outputs with the saved ones (tests/nbval_sanitize.cfg masks addresses, timings, progress bars).
+# Unit tests (tests/), the Examples in the package's docstrings (--doctest-modules on
+# vae_tutorial, about 20 s) and every chapter notebook under nbval, which re-runs it and compares
+# its outputs with the saved ones (tests/nbval_sanitize.cfg masks addresses, timings, progress bars).
 test: book
-	$(BIN)/python -m pytest tests book --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg; \
+	$(BIN)/python -m pytest tests book vae_tutorial --doctest-modules --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg; \
 	rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; exit 1; fi; exit $$rc
 
 clean:

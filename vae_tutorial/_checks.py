@@ -26,6 +26,13 @@ def set_validation(enabled: bool) -> None:
 
     Raises:
         TypeError: If ``enabled`` is not a ``bool``.
+
+    Examples:
+        >>> from vae_tutorial import losses
+        >>> losses.set_validation(False)   # skip the checks, e.g. in a training loop
+        >>> losses.is_validation_enabled()
+        False
+        >>> losses.set_validation(True)    # the default
     """
     global _VALIDATE
     if not isinstance(enabled, bool):
@@ -34,7 +41,13 @@ def set_validation(enabled: bool) -> None:
 
 
 def is_validation_enabled() -> bool:
-    """Return whether input validation is on."""
+    """Return whether input validation is on.
+
+    Examples:
+        >>> from vae_tutorial import losses
+        >>> losses.is_validation_enabled()  # on by default
+        True
+    """
     return _VALIDATE
 
 
@@ -42,10 +55,13 @@ def is_validation_enabled() -> bool:
 def validation(enabled: bool) -> Iterator[None]:
     """Context manager that sets validation on or off and restores the previous setting.
 
-    Example:
+    Examples:
         >>> from vae_tutorial import losses
         >>> with losses.validation(False):
-        ...     pass  # checks are skipped in here
+        ...     print(losses.is_validation_enabled())  # checks are skipped in here
+        False
+        >>> losses.is_validation_enabled()  # restored on leaving the block
+        True
     """
     previous = _VALIDATE
     set_validation(enabled)

@@ -104,6 +104,16 @@ def log_mean_exp(log_weights: torch.Tensor, dim: int = 0) -> torch.Tensor:
     Raises:
         TypeError: If ``log_weights`` is not a floating-point tensor.
         ValueError: If it has no dims.
+
+    Examples:
+        >>> import torch
+        >>> from vae_tutorial import estimators
+        >>> log_w = torch.log(torch.tensor([[1.0], [3.0]]))  # (K, B) = (2, 1)
+        >>> estimators.log_mean_exp(log_w).exp()  # the mean weight, (1 + 3) / 2
+        tensor([2.])
+        >>> # no underflow
+        >>> estimators.log_mean_exp(torch.tensor([[-1000.0], [-1000.0]]))
+        tensor([-1000.])
     """
     if is_validation_enabled():
         check_tensor("log_weights", log_weights, min_dim=1, finite=False)
@@ -139,6 +149,16 @@ def effective_sample_size(log_weights: torch.Tensor, dim: int = 0) -> torch.Tens
     References:
         Kish (1965); Owen, *Monte Carlo theory, methods and examples* (2013), eq. 9.13.
 
+    Examples:
+        >>> import torch
+        >>> from vae_tutorial import estimators
+        >>> estimators.effective_sample_size(torch.zeros(4, 1))  # K = 4 equal weights
+        tensor([4.])
+        >>> # one weight dominates
+        >>> log_w = torch.tensor([[0.0], [-50.0], [-50.0], [-50.0]])
+        >>> estimators.effective_sample_size(log_w)
+        tensor([1.])
+
     Introduced in the chapter "Importance sampling".
     """
     if is_validation_enabled():
@@ -170,6 +190,14 @@ def log_standard_error(log_weights: torch.Tensor, dim: int = 0) -> torch.Tensor:
 
     Raises:
         ValueError: If there are fewer than two samples.
+
+    Examples:
+        >>> import torch
+        >>> from vae_tutorial import estimators
+        >>> # weights 1 and 3: std sqrt(2), K = 2
+        >>> log_w = torch.log(torch.tensor([[1.0], [3.0]]))
+        >>> estimators.log_standard_error(log_w).exp()
+        tensor([1.])
     """
     if is_validation_enabled():
         check_tensor("log_weights", log_weights, min_dim=1, finite=False)
@@ -266,8 +294,27 @@ def naive_monte_carlo(
         ValueError: If shapes do not match or ``n_samples < 1``.
 
     References:
-        Mohamed et al. (2020). The lecture notes (source 001) make their "first attempt" with
-        uniform samples of :math:`z` instead; sampling from the prior fails the same way.
+        Mohamed et al. (2020). The lecture notes "Variational Autoencoder" (2020) make their
+        "first attempt" with uniform samples of :math:`z` instead; sampling from the prior fails
+        the same way.
+
+    Examples:
+        >>> import torch
+        >>> from vae_tutorial import estimators
+        >>> from vae_tutorial.models import LinearGaussian
+        >>> # exact log p(x)
+        >>> model = LinearGaussian.random(data_dim=2, latent_dim=1, seed=0)
+        >>> # (B, D) = (3, 2)
+        >>> x, _ = model.sample(3, generator=torch.Generator().manual_seed(0))
+        >>> est = estimators.naive_monte_carlo(
+        ...     model, x, 1000, generator=torch.Generator().manual_seed(0))
+        >>> est.log_weights.shape                          # (K, B)
+        torch.Size([1000, 3])
+        >>> gap = (est.log_evidence - model.log_evidence(x)).abs()
+        >>> bool((gap < 0.1).all())                        # close here: L = 1 is easy
+        True
+        >>> bool((est.ess < 1000).all())  # but most prior samples are wasted
+        True
 
     Introduced in the chapter "Importance sampling".
     """
@@ -329,8 +376,24 @@ def importance_sampling(
         ValueError: If shapes do not match or ``n_samples < 1``.
 
     References:
-        Burda, Grosse & Salakhutdinov (2016), eq. 8; the lecture notes (source 001), "second
-        attempt".
+        Burda, Grosse & Salakhutdinov (2016), eq. 8; the lecture notes "Variational
+        Autoencoder" (2020), "Second attempt: Importance Sampling".
+
+    Examples:
+        >>> import torch
+        >>> from vae_tutorial import estimators
+        >>> from vae_tutorial.models import LinearGaussian
+        >>> model = LinearGaussian.random(data_dim=2, latent_dim=1, seed=0)
+        >>> # (B, D) = (3, 2)
+        >>> x, _ = model.sample(3, generator=torch.Generator().manual_seed(0))
+        >>> mean, cov = model.posterior(x)  # the exact posterior as proposal
+        >>> logvar = cov.diagonal().log().expand_as(mean)   # (B, L)
+        >>> est = estimators.importance_sampling(model, x, mean, logvar, 100)
+        >>> # zero variance: exact
+        >>> torch.allclose(est.log_evidence, model.log_evidence(x))
+        True
+        >>> est.ess.round().tolist()                        # every sample counts
+        [100.0, 100.0, 100.0]
 
     Introduced in the chapter "Importance sampling".
     """
@@ -404,6 +467,22 @@ def log_likelihood(
     References:
         Burda, Grosse & Salakhutdinov (2016), eq. 8 and section 5 (k = 5000 for evaluation);
         Kingma & Welling (2014), appendix D.
+
+    Examples:
+        >>> import torch
+        >>> from vae_tutorial import estimators
+        >>> from vae_tutorial.models import VAE
+        >>> _ = torch.manual_seed(0)
+        >>> model = VAE(data_dim=6, hidden_dim=8, latent_dim=2)   # untrained, tiny
+        >>> # (B, D)
+        >>> x = torch.rand(4, 6, generator=torch.Generator().manual_seed(0)).round()
+        >>> log_px = estimators.log_likelihood(model, x, k=100, chunk_size=50)
+        >>> log_px.shape  # one log p(x) per image, in nats
+        torch.Size([4])
+        >>> # the same noise whatever the chunk size
+        >>> again = estimators.log_likelihood(model, x, k=100, chunk_size=7)
+        >>> torch.allclose(log_px, again)
+        True
 
     Introduced in the chapter "A VAE on real digits" (defined in "Importance sampling").
     """

@@ -195,7 +195,8 @@ def grid_log_evidence(
         ValueError: If a size is not positive.
 
     References:
-        Source 002, eq. 2 (the integral); the chapter answers its "why not?" with this function.
+        Oala, "Concept Notes: The Variational Auto-Encoder" (2018), eq. 2 (the integral); the
+        chapter answers its "why not?" with this function.
 
     Introduced in the chapter "Latent variable models and Bayes' rule".
     """
@@ -235,7 +236,8 @@ def grid_posterior(
         ValueError: If ``cell_volume`` is not positive.
 
     References:
-        Bayes' rule as in source 002, eq. 4, and source 000, eq. 1.
+        Bayes' rule as in Oala (2018), eq. 4, and in "Variational Autoencoders Derived"
+        (2020), eq. 1.
 
     Introduced in the chapter "Latent variable models and Bayes' rule".
     """
@@ -293,7 +295,8 @@ def prior_mc_log_evidence(
         ValueError: If ``eps`` has the wrong shape or a size is not positive.
 
     References:
-        Source 001, "First attempt: naive Monte Carlo"; Mohamed et al. (2020).
+        The lecture notes "Variational Autoencoder" (2020), "First attempt: Naive Monte
+        Carlo"; Mohamed et al. (2020).
 
     Introduced in the chapter "Latent variable models and Bayes' rule".
     """
@@ -771,7 +774,8 @@ def linear_gaussian_elbo(
         ValueError: If shapes do not match or ``form``/``reduction`` is unknown.
 
     References:
-        Source 002, eqs. 7 and 11, with appendix B; source 001 (":math:`\sum_z q \log p + H(q)`");
+        Oala (2018), eqs. 7 and 11, with appendix B; the lecture notes "Variational
+        Autoencoder" (2020) (":math:`\sum_z q \log p + H(q)`");
         Kingma & Welling (2014), eqs. 3 and 10.
 
     Introduced in the chapter "Jensen's inequality and the ELBO".
@@ -943,7 +947,8 @@ def fit_per_datapoint(
         A :class:`FitResult` with ``mu``, ``logvar`` :math:`(B, L)`.
 
     References:
-        Source 001, "Using SGD for learning", steps 3.1-3.2; Hoffman et al. (2013).
+        The lecture notes "Variational Autoencoder" (2020), "Using SGD for learning", steps
+        3.1-3.2; Hoffman et al. (2013).
 
     Introduced in the chapter "Jensen's inequality and the ELBO".
     """
@@ -1150,7 +1155,8 @@ def variational_em(
         (index 0 is before the first round).
 
     References:
-        Source 002, section 3.6; Bishop (2006), section 9.4; Blei et al. (2017), section 4.
+        Oala, "Concept Notes: The Variational Auto-Encoder" (2018), section 3.6; Bishop
+        (2006), section 9.4; Blei et al. (2017), section 4.
 
     Introduced in the chapter "Jensen's inequality and the ELBO".
     """

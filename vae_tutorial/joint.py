@@ -19,7 +19,8 @@ for any model with ``log_joint(x, z)`` such as :class:`~vae_tutorial.models.Line
 a Gaussian :math:`q` given as ``mu``/``logvar``.
 
 References:
-    L. Dinh, "Variational Auto-Encoders Optimize a Joint" (2016), the book's source 003.
+    "Variational Auto-Encoders Optimize a Joint", a blog post of 21 November 2016 (its author
+    is not named in the text).
     Kingma & Welling (2014), section 2.4.
 
 Introduced in the chapter "The joint-likelihood view".
@@ -124,7 +125,8 @@ def log_joint_eps(
         ValueError: If shapes do not match.
 
     References:
-        Source 003, "Optimizing a joint"; Kingma & Welling (2014), section 2.4.
+        "Variational Auto-Encoders Optimize a Joint" (2016), section "Optimizing a joint";
+        Kingma & Welling (2014), section 2.4.
 
     Introduced in the chapter "The joint-likelihood view".
     """

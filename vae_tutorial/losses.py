@@ -1,6 +1,6 @@
 r"""Log densities, KL divergences and the variational bounds: the homework API.
 
-Conventions (DESIGN.md, "The homework API"):
+Conventions (the same in every function):
 
 * Every value is in **nats per example**. The last dim of a tensor is its *event* dim and is
   summed; every other dim is a *batch* dim.
@@ -92,6 +92,14 @@ def log_normal_diag(
     References:
         Kingma & Welling (2014), appendix C.2 (Gaussian MLP as encoder or decoder).
 
+    Examples:
+        >>> import torch
+        >>> from vae_tutorial import losses
+        >>> x = torch.zeros(2, 3)                 # (B, L): two points at the mean
+        >>> mu, logvar = torch.zeros(3), torch.zeros(3)
+        >>> losses.log_normal_diag(x, mu, logvar)  # -3/2 log(2 pi) each
+        tensor([-2.7568, -2.7568])
+
     Introduced in the chapter "KL divergence".
     """
     check_reduction(reduction)
@@ -131,6 +139,15 @@ def log_standard_normal(z: torch.Tensor, *, reduction: str = "none") -> torch.Te
 
     References:
         Kingma & Welling (2014), section 3 (the prior :math:`p_\theta(z) = \mathcal{N}(z; 0, I)`).
+
+    Examples:
+        >>> import torch
+        >>> from vae_tutorial import losses
+        >>> z = torch.tensor([[0.0, 0.0], [1.0, -1.0]])  # (B, L)
+        >>> losses.log_standard_normal(z)
+        tensor([-1.8379, -2.8379])
+        >>> losses.log_standard_normal(z, reduction="mean")
+        tensor(-2.3379)
 
     Introduced in the chapter "Latent variable models and Bayes' rule".
     """
@@ -175,6 +192,17 @@ def log_bernoulli(
 
     References:
         Kingma & Welling (2014), appendix C.1 (Bernoulli MLP as decoder).
+
+    Examples:
+        >>> import torch
+        >>> from vae_tutorial import losses
+        >>> x = torch.tensor([[1.0, 0.0, 1.0]])    # (B, D) = (1, 3) binary pixels
+        >>> # every pixel p = 1/2: 3 log(1/2)
+        >>> losses.log_bernoulli(x, torch.zeros(1, 3))
+        tensor([-2.0794])
+        >>> # K = 5 samples of logits
+        >>> losses.log_bernoulli(x, torch.zeros(5, 1, 3)).shape
+        torch.Size([5, 1])
 
     Introduced in the chapter "A VAE on real digits".
     """
@@ -221,6 +249,17 @@ def kl_normal_std_normal(
 
     References:
         Kingma & Welling (2014), appendix B (the solution of :math:`-D_{KL}`), used in eq. 10.
+
+    Examples:
+        >>> import torch
+        >>> from vae_tutorial import losses
+        >>> mu = torch.tensor([[0.0, 0.0], [1.0, 0.0]])  # (B, L)
+        >>> logvar = torch.zeros(2, 2)                 # unit variances
+        >>> # mu^2 / 2 summed
+        >>> losses.kl_normal_std_normal(mu, logvar, reduction="none")
+        tensor([0.0000, 0.5000])
+        >>> losses.kl_normal_std_normal(mu, logvar)    # the mean over the batch
+        tensor(0.2500)
 
     Introduced in the chapter "KL divergence".
     """
@@ -270,6 +309,18 @@ def kl_normal_normal(
     References:
         Kingma & Welling (2014), appendix B (the case :math:`p = \mathcal{N}(0, I)`); the general
         diagonal case follows the same steps and is derived in the chapter "KL divergence".
+
+    Examples:
+        >>> import math
+        >>> import torch
+        >>> from vae_tutorial import losses
+        >>> zero, log4 = torch.zeros(1), torch.tensor([math.log(4.0)])
+        >>> # KL(N(0,1) || N(0,4))
+        >>> round(float(losses.kl_normal_normal(zero, zero, zero, log4)), 4)
+        0.3181
+        >>> # KL(N(0,4) || N(0,1))
+        >>> round(float(losses.kl_normal_normal(zero, log4, zero, zero)), 4)
+        0.8069
 
     Introduced in the chapter "KL divergence".
     """
@@ -340,6 +391,19 @@ def elbo(
     References:
         Kingma & Welling (2014), eq. 7 (the bound) and eq. 10 (its estimator), appendix B (the KL).
 
+    Examples:
+        >>> import torch
+        >>> from vae_tutorial import losses
+        >>> x = torch.tensor([[1.0, 0.0, 1.0]])       # (B, D) = (1, 3)
+        >>> logits = torch.zeros(1, 3)  # decoder output for one z: p = 1/2 per pixel
+        >>> mu, logvar = torch.zeros(1, 2), torch.zeros(1, 2)  # q = N(0, I): KL = 0
+        >>> losses.elbo(x, logits, mu, logvar)        # 3 log(1/2) - 0
+        tensor(-2.0794)
+        >>> losses.elbo(x, logits, torch.ones(1, 2), logvar)  # KL = 1 nat now
+        tensor(-3.0794)
+        >>> losses.elbo(x, logits, torch.ones(1, 2), logvar, beta=0.5)
+        tensor(-2.5794)
+
     Introduced in the chapter "Jensen's inequality and the ELBO"; used in "A VAE on real digits".
     """
     check_reduction(reduction)
@@ -389,6 +453,14 @@ def negative_elbo(
     References:
         Kingma & Welling (2014), eq. 10.
 
+    Examples:
+        >>> import torch
+        >>> from vae_tutorial import losses
+        >>> x, logits = torch.tensor([[1.0, 0.0, 1.0]]), torch.zeros(1, 3)
+        >>> mu, logvar = torch.zeros(1, 2), torch.zeros(1, 2)
+        >>> losses.negative_elbo(x, logits, mu, logvar)  # the loss to minimize
+        tensor(2.0794)
+
     Introduced in the chapter "A VAE on real digits".
     """
     return -elbo(x, logits, mu, logvar, beta=beta, reduction=reduction)
@@ -423,6 +495,13 @@ def elbo_mc(log_weights: torch.Tensor, *, reduction: str = "mean") -> torch.Tens
 
     References:
         Kingma & Welling (2014), eq. 8 (the generic SGVB estimator :math:`\tilde{\mathcal{L}}^A`).
+
+    Examples:
+        >>> import torch
+        >>> from vae_tutorial import losses
+        >>> log_weights = torch.tensor([[-1.0], [-3.0]])  # (K, B) = (2, 1)
+        >>> losses.elbo_mc(log_weights)                   # (-1 - 3) / 2
+        tensor(-2.)
 
     Introduced in the chapter "Importance sampling".
     """
@@ -462,6 +541,16 @@ def iwae_bound(log_weights: torch.Tensor, *, reduction: str = "mean") -> torch.T
 
     References:
         Burda, Grosse & Salakhutdinov (2016), eq. 8 (the bound) and theorem 1 (monotone in K).
+
+    Examples:
+        >>> import torch
+        >>> from vae_tutorial import losses
+        >>> log_weights = torch.tensor([[-1.0], [-3.0]])  # (K, B) = (2, 1)
+        >>> # log((e^-1 + e^-3) / 2), above elbo_mc's -2
+        >>> losses.iwae_bound(log_weights)
+        tensor(-1.5662)
+        >>> losses.iwae_bound(log_weights[:1])  # K = 1: the ELBO estimate itself
+        tensor(-1.)
 
     Introduced in the chapter "Importance sampling".
     """

@@ -52,6 +52,20 @@ class VAE(nn.Module):
         - mu, logvar: :math:`(B, L)`.
         - logits: :math:`(B, D)`, or :math:`(K, B, D)` when decoding ``(K, B, L)``.
 
+    Examples:
+        >>> import torch
+        >>> from vae_tutorial import losses
+        >>> from vae_tutorial.models import VAE
+        >>> _ = torch.manual_seed(0)
+        >>> model = VAE(data_dim=64, hidden_dim=32, latent_dim=2)   # for 8x8 digits
+        >>> x = torch.rand(5, 64).round()  # (B, D) binary images
+        >>> logits, mu, logvar = model(x)                          # one z per image
+        >>> logits.shape, mu.shape
+        (torch.Size([5, 64]), torch.Size([5, 2]))
+        >>> bound = losses.elbo(x, logits, mu, logvar)             # nats per image
+        >>> bool(bound < 0)
+        True
+
     Introduced in the chapter "A VAE on real digits".
     """
 
@@ -96,6 +110,14 @@ class VAE(nn.Module):
         Raises:
             TypeError: If ``x`` is not a floating-point tensor.
             ValueError: If the last dim of ``x`` is not ``data_dim``.
+
+        Examples:
+            >>> import torch
+            >>> from vae_tutorial.models import VAE
+            >>> model = VAE(data_dim=64, hidden_dim=32, latent_dim=2)
+            >>> mu, logvar = model.encode(torch.rand(5, 64))
+            >>> mu.shape, logvar.shape                                 # (B, L) each
+            (torch.Size([5, 2]), torch.Size([5, 2]))
         """
         _check_last_dim("x", x, self.data_dim, "data_dim")
         mu, logvar = self.encoder_head(self.encoder(x)).chunk(2, dim=-1)  # (B, L), (B, L)
@@ -111,6 +133,13 @@ class VAE(nn.Module):
         Raises:
             TypeError: If ``z`` is not a floating-point tensor.
             ValueError: If the last dim of ``z`` is not ``latent_dim``.
+
+        Examples:
+            >>> import torch
+            >>> from vae_tutorial.models import VAE
+            >>> model = VAE(data_dim=64, hidden_dim=32, latent_dim=2)
+            >>> model.decode(torch.zeros(10, 5, 2)).shape  # (K, B, L) -> (K, B, D)
+            torch.Size([10, 5, 64])
         """
         _check_last_dim("z", z, self.latent_dim, "latent_dim")
         return self.decoder(z)
@@ -131,6 +160,14 @@ class VAE(nn.Module):
 
         Returns:
             ``(logits, mu, logvar)``, ready for :func:`vae_tutorial.losses.elbo`.
+
+        Examples:
+            >>> import torch
+            >>> from vae_tutorial.models import VAE
+            >>> model = VAE(data_dim=64, hidden_dim=32, latent_dim=2)
+            >>> logits, mu, logvar = model(torch.rand(5, 64), n_samples=3)
+            >>> logits.shape                                           # (K, B, D)
+            torch.Size([3, 5, 64])
         """
         mu, logvar = self.encode(x)
         z = reparameterize(mu, logvar, n_samples=n_samples)
@@ -161,6 +198,19 @@ class VAE(nn.Module):
 
         References:
             Burda, Grosse & Salakhutdinov (2016), eq. 8.
+
+        Examples:
+            >>> import torch
+            >>> from vae_tutorial import losses
+            >>> from vae_tutorial.models import VAE
+            >>> model = VAE(data_dim=64, hidden_dim=32, latent_dim=2)
+            >>> x = torch.rand(5, 64).round()
+            >>> log_w = model.log_weights(x, 10)                       # (K, B)
+            >>> log_w.shape
+            torch.Size([10, 5])
+            >>> bool((losses.iwae_bound(log_w, reduction="none")
+            ...       >= losses.elbo_mc(log_w, reduction="none")).all())   # Jensen
+            True
         """
         mu, logvar = self.encode(x)
         z = reparameterize(mu, logvar, n_samples=n_samples, generator=generator)  # (K, B, L)
@@ -179,6 +229,15 @@ class VAE(nn.Module):
 
         Shape:
             - Output: :math:`(n, D)`, values in (0, 1).
+
+        Examples:
+            >>> import torch
+            >>> from vae_tutorial.models import VAE
+            >>> model = VAE(data_dim=64, hidden_dim=32, latent_dim=2)
+            >>> images = model.sample(4, generator=torch.Generator().manual_seed(0))
+            >>> # pixel probabilities
+            >>> images.shape, bool(((images > 0) & (images < 1)).all())
+            (torch.Size([4, 64]), True)
         """
         check_positive_int("n", n)
         p = next(self.parameters())
@@ -207,6 +266,17 @@ class LinearGaussian(nn.Module):
         weight: :math:`W`, shape ``(D, L)``.
         bias: :math:`b`, shape ``(D,)``.
         noise_std: :math:`\sigma > 0`.
+
+    Examples:
+        >>> import torch
+        >>> from vae_tutorial.models import LinearGaussian
+        >>> weight = torch.tensor([[2.0], [0.0]])  # W: (D, L) = (2, 1)
+        >>> model = LinearGaussian(weight, torch.zeros(2), noise_std=1.0)
+        >>> model.data_dim, model.latent_dim                       # D, L
+        (2, 1)
+        >>> x = torch.tensor([[1.0, 0.0]])
+        >>> round(float(model.log_evidence(x).detach()), 4)  # log N(x; 0, W W^T + I)
+        -2.7426
 
     Introduced in the chapter "Latent variable models and Bayes' rule".
     """
@@ -238,7 +308,14 @@ class LinearGaussian(nn.Module):
         seed: int = 0,
         dtype: torch.dtype = torch.float64,
     ) -> LinearGaussian:
-        """A model with :math:`W` and :math:`b` drawn from a standard normal under ``seed``."""
+        """A model with :math:`W` and :math:`b` drawn from a standard normal under ``seed``.
+
+        Examples:
+            >>> from vae_tutorial.models import LinearGaussian
+            >>> model = LinearGaussian.random(data_dim=3, latent_dim=2, seed=0)
+            >>> model.weight.shape, model.bias.shape, model.weight.dtype
+            (torch.Size([3, 2]), torch.Size([3]), torch.float64)
+        """
         check_positive_int("data_dim", data_dim)
         check_positive_int("latent_dim", latent_dim)
         g = torch.Generator().manual_seed(seed)
@@ -274,6 +351,15 @@ class LinearGaussian(nn.Module):
         Shape:
             - x: :math:`(*, D)`.
             - Output: :math:`(*)`.
+
+        Examples:
+            >>> import torch
+            >>> from vae_tutorial.models import LinearGaussian
+            >>> weight = torch.tensor([[2.0], [0.0]])  # W: (D, L) = (2, 1)
+            >>> model = LinearGaussian(weight, torch.zeros(2), noise_std=1.0)
+            >>> x = torch.tensor([[1.0, 0.0]])
+            >>> round(float(model.log_evidence(x).detach()), 4)  # log N(x; 0, W W^T + I)
+            -2.7426
         """
         _check_last_dim("x", x, self.data_dim, "D")
         return self.evidence_distribution().log_prob(x)
@@ -288,6 +374,17 @@ class LinearGaussian(nn.Module):
         Returns:
             ``(mean, cov)``. The covariance is full in general; it is diagonal when the columns of
             :math:`W` are orthogonal.
+
+        Examples:
+            >>> import torch
+            >>> from vae_tutorial.models import LinearGaussian
+            >>> weight = torch.tensor([[2.0], [0.0]])  # W: (D, L) = (2, 1)
+            >>> model = LinearGaussian(weight, torch.zeros(2), noise_std=1.0)
+            >>> with torch.no_grad():
+            ...     mean, cov = model.posterior(torch.tensor([[1.0, 0.0]]))
+            >>> # Sigma = 1/(1 + 4), m = 2 Sigma
+            >>> round(float(mean), 4), round(float(cov), 4)
+            (0.4, 0.2)
         """
         _check_last_dim("x", x, self.data_dim, "D")
         eye = torch.eye(self.latent_dim, dtype=self.weight.dtype, device=self.weight.device)
@@ -315,6 +412,15 @@ class LinearGaussian(nn.Module):
         r""":math:`\log p(x, z) = \log p(x \mid z) + \log p(z)` in nats.
 
         Shape: as :meth:`log_likelihood`.
+
+        Examples:
+            >>> import torch
+            >>> from vae_tutorial.models import LinearGaussian
+            >>> model = LinearGaussian.random(data_dim=2, latent_dim=1, seed=0)
+            >>> x = torch.zeros(3, 2, dtype=torch.float64)             # (B, D)
+            >>> z = torch.zeros(7, 3, 1, dtype=torch.float64)          # (K, B, L)
+            >>> model.log_joint(x, z).shape                            # (K, B)
+            torch.Size([7, 3])
         """
         # \log p(x, z) = \log p(x|z) + \log p(z)
         return self.log_likelihood(x, z) + losses.log_standard_normal(z)
@@ -323,7 +429,16 @@ class LinearGaussian(nn.Module):
     def sample(
         self, n: int, *, generator: torch.Generator | None = None
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Draw ``n`` pairs ``(x, z)`` from the joint; shapes ``(n, D)`` and ``(n, L)``."""
+        """Draw ``n`` pairs ``(x, z)`` from the joint; shapes ``(n, D)`` and ``(n, L)``.
+
+        Examples:
+            >>> import torch
+            >>> from vae_tutorial.models import LinearGaussian
+            >>> model = LinearGaussian.random(data_dim=2, latent_dim=1, seed=0)
+            >>> x, z = model.sample(4, generator=torch.Generator().manual_seed(0))
+            >>> x.shape, z.shape                                       # (n, D), (n, L)
+            (torch.Size([4, 2]), torch.Size([4, 1]))
+        """
         check_positive_int("n", n)
         kw = dict(dtype=self.weight.dtype, device=self.weight.device, generator=generator)
         z = torch.randn(n, self.latent_dim, **kw)
@@ -362,7 +477,8 @@ class GaussianMixture(nn.Module):
             not positive definite.
 
     References:
-        Source 001 ("Shallow mixture models"); Bishop (2006), section 9.2.
+        The lecture notes "Variational Autoencoder" (2020), "Shallow mixture models"; Bishop
+        (2006), section 9.2.
 
     Introduced in the chapter "Latent variable models and Bayes' rule".
     """
