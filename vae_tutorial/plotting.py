@@ -484,14 +484,16 @@ def plot_shallow_vs_deep(
         - x_deep: :math:`(N, 2)`; z_deep: :math:`(N,)`; means_deep: :math:`(J, 2)`;
           covs_deep: :math:`(J, 2, 2)` for J chosen values of z.
     """
-    fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(10, 4.2))
+    fig, (ax0, ax1) = plt.subplots(2, 1, figsize=(MAX_WIDTH_IN, 9.0))
     xm, zm = _np(x_mix), _np(z_mix)
+    markers = ("o", "s", "^", "D", "v", "P", "X", "*")  # components told apart without colour
     for k in range(means_mix.shape[0]):
         c = OKABE_ITO[k % len(OKABE_ITO)]
-        ax0.scatter(xm[zm == k, 0], xm[zm == k, 1], s=6, alpha=0.5, color=c, label=f"z = {k + 1}")
+        ax0.scatter(xm[zm == k, 0], xm[zm == k, 1], s=10, alpha=0.5, color=c,
+                    marker=markers[k % len(markers)], label=f"z = {k + 1}")
         _ellipse(ax0, means_mix[k], covs_mix[k], c, lw=2)
     ax0.set_title(f"Shallow: M = {means_mix.shape[0]} Gaussians, z discrete")
-    ax0.legend(loc="best", fontsize=8, markerscale=2)
+    ax0.legend(loc="best", markerscale=2)
     xd = _np(x_deep)
     sc = ax1.scatter(xd[:, 0], xd[:, 1], s=6, alpha=0.6, c=_np(z_deep), cmap="viridis")
     fig.colorbar(sc, ax=ax1, label="latent z (prior units)")
@@ -502,7 +504,6 @@ def plot_shallow_vs_deep(
         ax.set_xlabel("$x_1$ (data units)")
         ax.set_ylabel("$x_2$ (data units)")
         ax.grid(alpha=0.3)
-    fig.suptitle("Two latent variable models, p(x) = sum or integral over z of p(x | z) p(z)")
     fig.tight_layout()
     return fig
 
@@ -521,7 +522,7 @@ def plot_bayes_1d(
         - all: :math:`(N,)`, values at the grid points ``z``; ``likelihood`` is
           :math:`p(x \mid z)` as a function of z (not a density in z, rescaled to peak 1).
     """
-    fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(10, 3.6))
+    fig, (ax0, ax1) = plt.subplots(2, 1, figsize=(MAX_WIDTH_IN, 6.4), sharex=True)
     zz = _np(z)
     ax0.plot(zz, _np(prior), color=OKABE_ITO[4], label="prior p(z)")
     lik = _np(likelihood)
@@ -532,11 +533,11 @@ def plot_bayes_1d(
     )
     ax1.plot(zz, _np(posterior_grid), color=OKABE_ITO[5], lw=1.5, label="grid: p(x|z)p(z) / sum")
     ax1.set_title("What Bayes gives: the grid posterior is the exact one")
+    ax1.set_xlabel("latent z (prior units)")
     for ax in (ax0, ax1):
-        ax.set_xlabel("latent z (prior units)")
         ax.set_ylabel("density (1 / z units)")
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
+        ax.legend()
     fig.tight_layout()
     return fig
 
@@ -554,7 +555,7 @@ def plot_evidence_cost(
     """
     dims = np.array([r["latent_dim"] for r in rows])
     budget = max(r["grid_evaluations"] for r in rows)
-    fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(10, 3.8))
+    fig, (ax0, ax1) = plt.subplots(2, 1, figsize=(MAX_WIDTH_IN, 7.4))
     floor = 1e-16
     ax0.semilogy(dims, [max(r["grid_error"], floor) for r in rows], "o-", color=OKABE_ITO[4],
                  label="grid quadrature")
@@ -562,13 +563,13 @@ def plot_evidence_cost(
                  label="naive Monte Carlo (prior samples)")
     ax0.set_xlabel("latent dimension L")
     ax0.set_ylabel("|error in log p(x)| (nats)")
-    ax0.set_title(f"Same budget ({budget:,} evaluations), error explodes with L")
-    ax0.legend(fontsize=8)
+    ax0.set_title(f"Same budget ({budget:,} evaluations): error explodes with L")
+    ax0.legend()
     ax0.grid(alpha=0.3, which="both")
     ls = np.arange(1, 31)
     ax1.semilogy(ls, float(per_dim) ** ls, color=OKABE_ITO[4])
     ax1.axvline(20, color=OKABE_ITO[7], ls=":", lw=1)
-    ax1.text(20.5, 10.0, "L = 20 (Kingma & Welling)", fontsize=8)
+    ax1.text(19.5, 1e3, "L = 20 (Kingma & Welling)", ha="right")
     ax1.set_xlabel("latent dimension L")
     ax1.set_ylabel(f"grid evaluations ({per_dim} per axis)")
     ax1.set_title(f"A grid costs {per_dim}$^L$ evaluations of p(x, z)")
@@ -576,9 +577,8 @@ def plot_evidence_cost(
     if evals_per_second:
         year = 3600 * 24 * 365.25
         ax1.axhline(evals_per_second * year, color=OKABE_ITO[5], ls="--", lw=1)
-        ax1.text(
-            1, evals_per_second * year * 3, "one year of this CPU", fontsize=8, color=OKABE_ITO[5]
-        )
+        ax1.text(30, evals_per_second * year * 3, "one year of this CPU", ha="right",
+                 fontsize=11, color=OKABE_ITO[5])
     fig.tight_layout()
     return fig
 
@@ -597,7 +597,7 @@ def plot_kl_fits(
     Shape:
         - all: :math:`(N,)`, densities at ``grid``.
     """
-    fig, ax = plt.subplots(figsize=(7, 3.8))
+    fig, ax = plt.subplots(figsize=(MAX_WIDTH_IN, 5.0))
     g = _np(grid)
     ax.fill_between(g, _np(p), color=OKABE_ITO[7], alpha=0.15, label="target p (two modes)")
     ax.plot(
@@ -609,11 +609,11 @@ def plot_kl_fits(
     )
     if kls:
         txt = "\n".join(f"{k} = {v:.3f} nats" for k, v in kls.items())
-        ax.text(0.02, 0.97, txt, transform=ax.transAxes, va="top", fontsize=8)
+        ax.text(0.02, 0.97, txt, transform=ax.transAxes, va="top")
     ax.set_xlabel("z (units of z)")
     ax.set_ylabel("density (1 / z units)")
     ax.set_title("The direction of the KL decides what a Gaussian fit gives up")
-    ax.legend(fontsize=8, loc="upper right")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2))
     ax.grid(alpha=0.3)
     fig.tight_layout()
     return fig
@@ -678,7 +678,7 @@ def plot_mc_convergence(
 ) -> Figure:
     """Monte Carlo estimates with 2-standard-error bars against the number of samples, and the
     exact value."""
-    fig, ax = plt.subplots(figsize=(7, 3.6))
+    fig, ax = plt.subplots(figsize=(MAX_WIDTH_IN, 3.8))
     k = np.asarray(n_samples)
     est, se = np.asarray(estimates), np.asarray(standard_errors)
     ax.errorbar(k, est, yerr=2 * se, fmt="o", color=OKABE_ITO[5], capsize=3,
@@ -688,7 +688,7 @@ def plot_mc_convergence(
     ax.set_xlabel("number of samples K")
     ax.set_ylabel(ylabel)
     ax.set_title(title)
-    ax.legend(fontsize=8)
+    ax.legend()
     ax.grid(alpha=0.3, which="both")
     fig.tight_layout()
     return fig
