@@ -43,9 +43,17 @@ clean-cache:
 execute: $(STAMP)
 	$(BIN)/python -m tools.execute $(NB)
 
-# A PDF of the book through XeLaTeX, into _build/latex/vae-derived.pdf (not part of CI; ~30 s
-# after `make book`). Needs Debian's TeX Live, about 350 MB installed:
+# A PDF of the book through XeLaTeX, into _build/latex/vae-derived.pdf, then checked by
+# tools/check_pdf.py (every chapter in it, no "??", no missing glyph) and copied into the site
+# (_build/html/vae-derived.pdf); the next HTML build links to it from the intro (and ships it
+# again). .ci/run builds it. 1-3 min after `make book` (notebooks come from the cache; the next
+# `make book` reads every page again, since the LaTeX builder numbers figures differently).
+# Needs Debian's TeX Live and poppler-utils (pdftotext), about 350 MB installed:
 #   apt-get install --no-install-recommends texlive-latex-recommended texlive-fonts-recommended \
-#     texlive-latex-extra texlive-xetex latexmk tex-gyre fonts-freefont-otf
+#     texlive-latex-extra texlive-xetex latexmk tex-gyre fonts-freefont-otf poppler-utils
+# (jupyter-book exits 0 even where LaTeX fails: the old PDF goes first, so none is left to pass.)
 pdf: $(STAMP)
+	rm -f _build/latex/vae-derived.pdf
 	$(BIN)/jupyter-book build . --builder pdflatex
+	$(BIN)/python -m tools.check_pdf
+	if [ -d _build/html ]; then cp _build/latex/vae-derived.pdf _build/html/; fi
