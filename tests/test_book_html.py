@@ -192,3 +192,90 @@ def test_api_docstrings_link_the_chapter_that_introduces_them():
     assert not missing, f"docstrings name chapters the book does not have: {sorted(set(missing))}"
     assert not unlinked, f"'Introduced in the chapter' without a link: {unlinked}"
     assert links, "the API pages link no chapter"
+
+
+def _flat_text(page: str) -> str:
+    return re.sub(r"\s+", " ", _main(page).get_text(" "))
+
+
+def test_no_test_marker_is_shown():
+    """nbval reads its markers from cell tags (``nbval-ignore-output``); a ``# NBVAL_...``
+    comment in a code cell is shown to every reader."""
+    shown = {}
+    for page in _docs():
+        text = _flat_text(page)
+        found = [text[max(0, m.start() - 40):m.end() + 20] for m in
+                 re.finditer(r"NBVAL_[A-Z_]+", text)]
+        if found:
+            shown[page] = found
+    total = sum(len(v) for v in shown.values())
+    assert not shown, (f"{total} NBVAL_ test markers shown on {len(shown)} pages (use the cell "
+                       f"tag nbval-ignore-output):\n" + "\n".join(
+                           f"  {page}: {len(found)}, e.g. {found[0]!r}"
+                           for page, found in shown.items()))
+
+
+def test_exercises_are_titled_and_named_once():
+    """Every exercise has a title ("Exercise 1.1 (Implement the grid evidence)"), and no
+    reference reads "exercise Exercise 1.3" (a {ref} to an exercise label prints its own
+    "Exercise": use {numref} or explicit text)."""
+    untitled, doubled, n_exercises = [], [], 0
+    for page in _docs():
+        for ex in _main(page).select("div.exercise"):
+            n_exercises += 1
+            title = ex.select_one(".admonition-title")
+            if title is None:
+                untitled.append(f"{page}#{ex.get('id')}: no title line")
+                continue
+            number = title.select_one(".caption-number")
+            rest = title.get_text(" ", strip=True)
+            if number is not None:
+                rest = rest.replace(number.get_text(" ", strip=True), "", 1)
+            rest = re.sub(r"[\s()#]+", "", rest)
+            if not rest:
+                untitled.append(f"{page}#{ex.get('id')}: {title.get_text(' ', strip=True)!r}")
+        text = _flat_text(page)
+        doubled += [f"{page}: ...{text[max(0, m.start() - 50):m.end() + 10]}..."
+                    for m in re.finditer(r"(?i)\bexercises?\s+exercise\b", text)]
+    problems = []
+    if untitled:
+        problems.append(f"{len(untitled)} of {n_exercises} exercises have no title:\n  "
+                        + "\n  ".join(untitled))
+    if doubled:
+        problems.append(f"{len(doubled)} doubled 'exercise Exercise' in the text:\n  "
+                        + "\n  ".join(doubled))
+    assert not problems, "\n".join(problems)
+
+
+PLACEHOLDER_REPOSITORY = "github.com/vae-derived/vae-derived"
+
+
+def test_no_page_links_to_the_placeholder_repository():
+    """The repository address is a setting; where it is not set, no page points readers to the
+    placeholder (which does not exist): no repository, issues, Binder or Colab links to it."""
+    linking = {}
+    for path in sorted(HTML.rglob("*.html")):
+        text = path.read_text(encoding="utf-8", errors="replace")
+        if (n := text.count(PLACEHOLDER_REPOSITORY)):
+            i = text.find(PLACEHOLDER_REPOSITORY)
+            linking[path.relative_to(HTML).as_posix()] = (
+                n, re.sub(r"\s+", " ", text[max(0, i - 60):i + 60]))
+    n_pages = len(list(HTML.rglob("*.html")))
+    assert not linking, (
+        f"{len(linking)} of {n_pages} built pages link to the placeholder repository "
+        f"{PLACEHOLDER_REPOSITORY} ({sum(n for n, _ in linking.values())} times):\n"
+        + "\n".join(f"  {page}: {n}, e.g. {context!r}"
+                    for page, (n, context) in list(linking.items())[:10]))
+
+
+def test_no_unused_widget_bundles_are_shipped():
+    """The pages load ``_static/jupyter-widgets/embed.js``; the AMD bundles (``embed-amd.js``,
+    ``libembed-amd.js``: 7.2 MB for RequireJS setups) are loaded by no page."""
+    folder = HTML / "_static" / "jupyter-widgets"
+    bundles = sorted(p for p in folder.glob("*.js") if "amd" in p.name) if folder.is_dir() else []
+    loaded = {s.get("src", "").split("?")[0].rsplit("/", 1)[-1]
+              for page in _docs() for s in _soup(page).find_all("script")}
+    unused = [p for p in bundles if p.name not in loaded]
+    assert not unused, (f"{len(unused)} widget bundles shipped that no page loads "
+                        f"({sum(p.stat().st_size for p in unused) / 1e6:.1f} MB): "
+                        f"{[p.name for p in unused]}")

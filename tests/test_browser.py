@@ -1,15 +1,19 @@
-"""The built book as a reader sees it: every page opened in headless Chromium, offline.
+r"""The built book as a reader sees it: every page opened in headless Chromium, offline.
 
 ``make book`` builds ``_build/html``; this module serves it from a local HTTP server on
-127.0.0.1, opens every page in Debian's Chromium (driven by Playwright's Python package with
-``executable_path``: Playwright's own browser download is never used) and checks, page by page:
+127.0.0.1 and opens every page in Debian's Chromium (driven by Playwright's Python package with
+``executable_path``: Playwright's own browser download is never used) at two viewports, a laptop
+(1366 x 900, ``desktop``) and a phone (390 x 844, ``phone``). Each page is loaded once per
+viewport and every check below reads the measurements of that one load. Dropdowns (the
+solutions) are opened before measuring, so what a reader sees after opening them counts too.
+
+``test_page_renders_offline``, per page and viewport:
 
 * **offline**: every request to another host is aborted, and none is attempted at all: the
   page needs nothing from the internet (MathJax, the widget script, fonts, images);
 * **own assets**: no request to the local server fails or answers with status >= 400;
 * **no JavaScript errors**: no uncaught exception and no ``console.error`` message;
-* **math typeset**: no raw ``$$``, ``\\(``, ``\\[`` or ``\\begin{`` left in the visible text
-  (code blocks excepted); every ``.math`` element holds a MathJax ``mjx-container``; no MathJax
+* **math typeset**: every ``.math`` element holds a MathJax ``mjx-container``; no MathJax
   error node (an undefined macro or a TeX syntax error);
 * **figures**: every ``<img>`` loaded (``naturalWidth > 0``);
 * **MyST parsed**: no directive such as ```` ```{exercise} ```` shown as text (the mark of a
@@ -17,14 +21,43 @@
 * **widgets**: on a page that carries saved widget state, every widget view was rendered by
   the html-manager into a non-empty ``.widget-subarea``.
 
+What the reader sees, measured:
+
+* ``test_display_equations_fit`` (both viewports): every display equation
+  (``mjx-container[display="true"]``, in theorem, proof, exercise and solution boxes too). At
+  1366 px none is wider than its box (the box's ``scrollWidth`` past its ``clientWidth``, or
+  the formula's bounding box past the box or past an ancestor that clips it). At 390 px one
+  that is wider must show that it scrolls: its ``div.math`` has ``overflow-x`` auto or scroll
+  and the class ``vae-scrolls`` (set by the book's script on an equation that overflows; the
+  CSS draws the cue), and the box itself stays on the screen. At both, no equation number
+  (Sphinx's ``.eqno``, MathJax's ``mjx-labels``) overlaps its formula.
+* ``test_no_raw_markup`` (desktop): no TeX (``$$``, ``$\``, ``\(``, ``\begin{``, ``\frac``,
+  ``\mathrm``, ``\mathbb``, ``\log p``, ...) and no MyST role or directive text (``prf:ref``,
+  ``{eq}``, ``{ref}``, ``{numref}``, ``{cite}``, ``{math}``, ``:label:``, ...) in the visible
+  text outside code, API signatures and typeset math; each hit is shown in its context.
+* ``test_code_figures_are_numbered_captioned_and_sharp`` (desktop): every image a code cell
+  drew (``.cell_output img``; widget views aside) is in a ``figure`` whose ``figcaption`` holds
+  "Fig. N.k" and a caption, has alt text that describes it (not empty, not a file name or a
+  path), has at least twice its displayed CSS width in pixels (sharp on a high-density screen;
+  SVG passes), and the page's prose links to the figure's id.
+* ``test_page_fits_the_phone`` (phone): the document is no wider than the 390 px viewport (the
+  page does not slide sideways; the elements that stick out are named), and no table or API
+  signature is cut off by a box that hides its overflow: one wider than the screen scrolls in
+  its own box.
+* ``test_code_fits_its_box`` (desktop): no ``pre`` of a code cell (input or output) is wider
+  than its box; the lines that do not fit are counted and the first is shown.
+
+At the end of the run a table of the failures per check (pages and elements) is printed.
+
 One more test drives a widget: chapter 7's ``image_slider`` (``vae_tutorial.widgets``) ties its
 slider to a stack of precomputed images with ``jslink`` only, so in the static page, with no
 kernel and no network, moving its slider with the keyboard must show another of the saved
 images; the "snapshot" note must be absent under it and present under the chapter's other
 widget with controls.
 
-A full-page screenshot of each page is saved to ``_build/screenshots/`` (a path with ``/``
-flattened to ``__``), to be looked at.
+A full-page screenshot of each page at each viewport, as first shown (dropdowns closed), is
+saved to ``_build/screenshots/`` (a path with ``/`` flattened to ``__``, then ``__desktop`` or
+``__phone``), to be looked at.
 
 Skipped, with the reason, where ``_build/html`` does not exist (run ``make book`` first), where
 Playwright is not installed, or where no Chromium is found (``apt-get install chromium``; or set
@@ -33,6 +66,7 @@ Playwright is not installed, or where no Chromium is found (``apt-get install ch
 
 from __future__ import annotations
 
+import collections
 import functools
 import http.server
 import json
@@ -52,8 +86,26 @@ CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
     "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-quic",
 ]
-TIMEOUT_MS = 30_000  # per wait; a page normally settles in under 2 s
+TIMEOUT_MS = 60_000  # per wait; a page normally settles in under 2 s (more on a busy machine)
 WIDGET_VIEW = 'script[type="application/vnd.jupyter.widget-view+json"]'
+VIEWPORTS = {"desktop": {"width": 1366, "height": 900}, "phone": {"width": 390, "height": 844}}
+EXAMPLES = 6  # elements named per failure message
+
+# Text that must never reach the reader outside code: TeX left untypeset, MyST left unparsed.
+RAW_MARKUP = [
+    "$$", "$\\", "\\(", "\\)", "\\[", "\\]", "\\begin{", "\\end{", "\\frac", "\\mathrm",
+    "\\mathbb", "\\mathcal", "\\mathbf", "\\boldsymbol", "\\operatorname", "\\text{", "\\log p",
+    "\\log", "\\exp", "\\sum", "\\int", "\\prod", "\\left", "\\right", "\\mid", "\\theta",
+    "\\phi", "\\sigma", "\\mu", "\\epsilon", "\\varepsilon", "\\nabla", "\\partial", "\\cdot",
+    "\\top", "\\qquad", "\\quad", "\\le", "\\ge", "\\approx", "\\sim", "\\infty", "\\tag",
+    "\\label", "\\eqref", "^{", "_{",
+    "prf:ref", "{prf:", "{eq}", "{ref}", "{numref}", "{cite}", "{cite:p}", "{cite:t}",
+    "{math}", "{doc}", "{term}", "{download}", "{py:", "{func}", "{class}", "{mod}", "{figure}",
+    "{code-cell}", "{exercise}", "{solution}", "{admonition}", "{note}", "{dropdown}",
+    ":label:", ":class:", ":name:", ":nowrap:",
+]
+# Any other `{role}` left as text, and a `(label)=` target line.
+RAW_MARKUP_RE = re.compile(r"\{[a-z][a-z-]+(?::[a-z-]+)?\}|^\([a-z][\w-]*\)=", flags=re.M)
 
 
 def _chromium() -> str | None:
@@ -77,11 +129,15 @@ def _built_pages() -> list[str]:
     return sorted(set(pages))
 
 
-def _pages() -> list:
+def _pages(*viewports: str) -> list:
+    """Test parameters: each built page (at each of ``viewports``, where given)."""
     if not (HTML / "searchindex.js").is_file():
         reason = f"{HTML} holds no built book: run `make book` first"
-        return [pytest.param(None, marks=pytest.mark.skip(reason=reason), id="no-build")]
-    return [pytest.param(p, id=p) for p in _built_pages()]
+        return [pytest.param(*(["desktop"] if viewports else []), None,
+                             marks=pytest.mark.skip(reason=reason), id="no-build")]
+    if not viewports:
+        return [pytest.param(p, id=p) for p in _built_pages()]
+    return [pytest.param(v, p, id=f"{v}-{p}") for v in viewports for p in _built_pages()]
 
 
 def _redirect_target(page_path: str) -> str | None:
@@ -94,6 +150,40 @@ def _redirect_target(page_path: str) -> str | None:
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, *args) -> None:
         pass
+
+
+# Failures per check, for the table printed at the end of the run.
+_TALLY: dict[str, dict] = collections.defaultdict(
+    lambda: {"pages": 0, "failed_pages": 0, "elements": 0, "failed": 0})
+
+
+def _tally(check: str, n_failed: int, n_elements: int | None = None) -> None:
+    entry = _TALLY[check]
+    entry["pages"] += 1
+    entry["failed_pages"] += bool(n_failed)
+    entry["failed"] += n_failed
+    entry["elements"] += n_elements if n_elements is not None else 0
+
+
+class _Summary:
+    """A plugin printing, after the run, how many pages and elements failed each check."""
+
+    def pytest_terminal_summary(self, terminalreporter) -> None:
+        if not _TALLY:
+            return
+        terminalreporter.section("what the reader sees: failures per check (test_browser)")
+        for check, e in sorted(_TALLY.items()):
+            elements = (f"{e['failed']} of {e['elements']} elements" if e["elements"]
+                        else f"{e['failed']} problems")
+            terminalreporter.write_line(f"{check:<72} {e['failed_pages']:>3} of {e['pages']:>3} "
+                                        f"pages; {elements}")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _summary(request):
+    _TALLY.clear()
+    if not request.config.pluginmanager.has_plugin("test_browser_summary"):
+        request.config.pluginmanager.register(_Summary(), "test_browser_summary")
 
 
 @pytest.fixture(scope="module")
@@ -123,8 +213,8 @@ def browser():
 
 
 @pytest.fixture(scope="module")
-def context(browser, base_url):
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
+def contexts(browser, base_url):
+    """One offline browser context per viewport."""
     local_host = urlsplit(base_url).netloc
 
     def offline(route) -> None:
@@ -133,9 +223,19 @@ def context(browser, base_url):
         else:
             route.abort("internetdisconnected")
 
-    context.route("**/*", offline)
-    yield context
-    context.close()
+    made = {}
+    for name, viewport in VIEWPORTS.items():
+        made[name] = browser.new_context(viewport=viewport)
+        made[name].route("**/*", offline)
+    yield made
+    for context in made.values():
+        context.close()
+
+
+@pytest.fixture(scope="module")
+def context(contexts):
+    """The laptop-sized context."""
+    return contexts["desktop"]
 
 
 # Runs in the page: wait for MathJax's first typeset and for every image to decode.
@@ -150,11 +250,6 @@ SETTLE_JS = """async () => {
 
 # Runs in the page: what a reader sees, measured.
 INSPECT_JS = """() => {
-  const body = document.body.cloneNode(true);
-  body.querySelectorAll("pre, code, script, style, mjx-container, .highlight, textarea")
-      .forEach(el => el.remove());
-  const text = body.innerText || body.textContent;
-  const raw = ["$$", "\\\\(", "\\\\[", "\\\\begin{"].filter(s => text.includes(s));
   const math = [...document.querySelectorAll(".math")];
   const untypeset = math.filter(el => !el.querySelector("mjx-container"))
                         .map(el => el.textContent.trim().slice(0, 80));
@@ -168,7 +263,7 @@ INSPECT_JS = """() => {
   const unparsed = (document.body.innerText || "").split("\\n")
       .filter(line => /^\\s*(```+|:::+)\\s*\\{[a-z-]+(:[a-z-]+)?\\}/.test(line))
       .map(line => line.trim().slice(0, 60));
-  return {raw, unparsed, nMath: math.length,
+  return {unparsed, nMath: math.length,
           nTypeset: document.querySelectorAll("mjx-container").length,
           untypeset, mathErrors, nImages: document.images.length, brokenImages,
           hasWidgetState: !!document.querySelector(
@@ -183,13 +278,213 @@ WIDGETS_RENDERED_JS = """() => [...document.querySelectorAll('WIDGET_VIEW')].eve
          && view.getBoundingClientRect().height > 0;
 })""".replace("WIDGET_VIEW", WIDGET_VIEW.replace('"', '\\"'))
 
+# Runs in the page: open every dropdown (sphinx-togglebutton's hidden admonitions, <details>),
+# as a reader who opens the solutions would, and let the page's scripts see the new layout.
+EXPAND_JS = """async () => {
+  document.querySelectorAll(".toggle-hidden").forEach(el => el.classList.remove("toggle-hidden"));
+  document.querySelectorAll("[aria-expanded='false'].toggle-button")
+      .forEach(el => el.setAttribute("aria-expanded", "true"));
+  document.querySelectorAll("details").forEach(el => { el.open = true; });
+  window.dispatchEvent(new Event("resize"));
+  await new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));
+  await new Promise(r => setTimeout(r, 300));
+}"""
 
-@pytest.mark.parametrize("page_path", _pages())
-def test_page_renders_offline(page_path, context, base_url):
+# Runs in the page, after EXPAND_JS: the measurements of what the reader sees.
+MEASURE_JS = r"""() => {
+  const vw = window.innerWidth;
+  const clean = (s, n = 70) => (s || "").replace(/\s+/g, " ").trim().slice(0, n);
+  const shown = el => el.checkVisibility({visibilityProperty: true});
+  const ox = el => getComputedStyle(el).overflowX;
+  const overlap = (r, s) => Math.min(r.right, s.right) - Math.max(r.left, s.left) > 1
+                         && Math.min(r.bottom, s.bottom) - Math.max(r.top, s.top) > 1;
+  const boxName = el => {  // the theorem/proof/exercise/... box an element sits in
+    const box = el.closest(".proof, .theorem, .lemma, .definition, .corollary, .proposition, "
+                           + ".exercise, .solution, .admonition, .cell_output, dd, table");
+    if (!box) return "";
+    const title = box.querySelector(".admonition-title, .proof-title, dt");
+    return ` in ${box.tagName.toLowerCase()}.${[...box.classList].slice(0, 2).join(".")}`
+           + (title ? ` "${clean(title.textContent, 40)}"` : "");
+  };
+  const nearestId = el => { const h = el.closest("[id]"); return h ? "#" + h.id : ""; };
+
+  // Display equations.
+  const tex = new Map();
+  try {
+    for (const item of MathJax.startup.document.getMathItemsWithin(document.body)) {
+      tex.set(item.typesetRoot, item.math);
+    }
+  } catch (e) { /* no MathJax on this page */ }
+  const equations = [];
+  let hiddenEquations = 0;
+  for (const c of document.querySelectorAll('mjx-container[display="true"]')) {
+    const box = c.closest("div.math") || c.parentElement;
+    const math = c.querySelector("mjx-math") || c;
+    const labels = c.querySelector("mjx-labels");
+    const formula = labels ? (c.querySelector("mjx-mtable > mjx-table") || math) : math;
+    const m = formula.getBoundingClientRect();
+    if (!shown(c) || m.width === 0) { hiddenEquations += 1; continue; }
+    const b = box.getBoundingClientRect();
+    const over = Math.max(box.scrollWidth - box.clientWidth, c.scrollWidth - c.clientWidth,
+                          m.right - b.right, b.left - m.left);
+    // Cut by an ancestor that hides its overflow, or off the screen: the box itself, when it
+    // scrolls, else the formula.
+    const scrolls = ["auto", "scroll"].includes(ox(box));
+    const outer = scrolls ? b : m;
+    let cutBy = ["hidden", "clip"].includes(ox(box)) && over > 1 ? "its own box (overflow hidden)"
+                : (outer.right > vw + 1 || outer.left < -1) ? "the screen" : "";
+    for (let a = box.parentElement; a && a !== document.documentElement && !cutBy;
+         a = a.parentElement) {
+      if (ox(a) === "visible") continue;
+      const r = a.getBoundingClientRect();
+      if (outer.right > r.right + 1 || outer.left < r.left - 1) {
+        cutBy = `${a.tagName.toLowerCase()}.${[...a.classList].slice(0, 2).join(".")}`;
+      }
+    }
+    let number = "", numberRect = null;
+    const eqno = box.querySelector(".eqno");
+    if (eqno) {
+      const text = [...eqno.childNodes].find(n => n.nodeType === 3 && n.textContent.trim());
+      if (text) {
+        const range = document.createRange();
+        range.selectNodeContents(text);
+        numberRect = range.getBoundingClientRect();
+        number = text.textContent.trim();
+      }
+    }
+    let numberOverlaps = !!numberRect && numberRect.width > 0 && overlap(numberRect, m);
+    if (labels) {
+      numberOverlaps = numberOverlaps || overlap(labels.getBoundingClientRect(), m);
+      number = number || clean(labels.textContent, 12);
+    }
+    equations.push({
+      name: (number || (box.id ? "#" + box.id : "unnumbered")) + boxName(box)
+            + (number || box.id ? "" : ` near ${nearestId(box.parentElement)}`),
+      tex: clean(tex.get(c) || c.getAttribute("aria-label") || "", 60),
+      over: Math.round(over), boxWidth: Math.round(b.width), formulaWidth: Math.round(m.width),
+      scrolls, cue: box.classList.contains("vae-scrolls"), overflowX: ox(box), cutBy,
+      numberOverlaps,
+    });
+  }
+
+  // The visible text outside code, API signatures (Python code) and typeset math.
+  const body = document.body.cloneNode(true);
+  body.querySelectorAll("pre, code, kbd, samp, script, style, template, mjx-container, "
+                        + ".highlight, textarea, .headerlink, .sig").forEach(el => el.remove());
+  const text = body.innerText || body.textContent;
+
+  // Images drawn by code cells (widget views aside).
+  const figures = [...document.querySelectorAll(".cell_output img, .output img")]
+    .filter(img => !img.closest(".widget-subarea, .jupyter-widgets, .vae-offline-widget"))
+    .map(img => {
+      const fig = img.closest("figure");
+      const caption = fig && fig.querySelector("figcaption");
+      const captionText = clean(caption ? caption.textContent : "", 200);
+      const ids = fig ? [fig, ...fig.querySelectorAll("[id]")].map(e => e.id).filter(Boolean)
+                      : [];
+      const referred = ids.length > 0 && [...document.querySelectorAll("a[href]")].some(a => {
+        if (fig.contains(a) || a.classList.contains("headerlink")) return false;
+        const url = new URL(a.href, location.href);
+        return url.pathname === location.pathname
+               && ids.includes(decodeURIComponent(url.hash.slice(1)));
+      });
+      const src = img.getAttribute("src") || "";
+      return {src: src.split("/").pop().slice(0, 24), id: ids[0] || "",
+              number: (captionText.match(/Fig\.\s*\d+(\.\d+)*/) || [""])[0],
+              caption: captionText, inFigure: !!fig,
+              alt: (img.getAttribute("alt") || "").trim(),
+              natural: img.naturalWidth, shown: Math.round(img.getBoundingClientRect().width),
+              svg: /\.svg(\?|$)/i.test(src) || src.startsWith("data:image/svg"),
+              referred, near: nearestId(img)};
+    });
+
+  // Page width, and what sticks out of the screen, not inside a box that scrolls or clips on
+  // the screen: the outermost boxes wider than the screen, then the elements whose own text
+  // runs past it (a long word in a heading). Hidden elements count: they widen the page too.
+  const docWidth = Math.max(document.documentElement.scrollWidth, document.body.scrollWidth);
+  const right = el => {
+    const r = el.getBoundingClientRect();
+    return r.width === 0 && r.height === 0 ? 0
+           : ox(el) === "visible" ? Math.max(r.right, r.left + el.scrollWidth) : r.right;
+  };
+  const boxPokes = el => { const r = el.getBoundingClientRect();
+                           return r.width > 0 && (r.right > vw + 1 || r.left < -1); };
+  const contained = el => {
+    for (let a = el.parentElement; a && a !== document.body; a = a.parentElement) {
+      if (ox(a) !== "visible" && !boxPokes(a)) return true;
+    }
+    return false;
+  };
+  const describe = el => {
+    const r = el.getBoundingClientRect();
+    return `${el.tagName.toLowerCase()}.${[...el.classList].slice(0, 2).join(".")}`
+           + `${nearestId(el)} (${Math.round(r.left)}..${Math.round(right(el))} px`
+           + `${shown(el) ? "" : ", hidden"}) "${clean(el.textContent, 40)}"`;
+  };
+  const sticking = [];
+  if (docWidth > vw) {
+    const boxes = [], texts = [];
+    for (const el of document.body.querySelectorAll("*")) {
+      if (boxes.length >= 10 && texts.length >= 10) break;
+      if (right(el) <= vw + 1 || contained(el)) continue;
+      const parent = el.parentElement;
+      if (boxPokes(el)) {
+        if (parent === document.body || !boxPokes(parent)) boxes.push(describe(el));
+      } else if (![...el.children].some(k => right(k) > vw + 1)) {
+        texts.push(describe(el));
+      }
+    }
+    sticking.push(...boxes.slice(0, 10), ...texts.slice(0, 10));
+  }
+  // Tables and API signatures cut off by a box that hides its overflow.
+  const cut = [];
+  for (const el of document.querySelectorAll("main table, main dt.sig, main .sig")) {
+    if (!shown(el)) continue;
+    const r = el.getBoundingClientRect();
+    let hider = ["hidden", "clip"].includes(ox(el)) && el.scrollWidth > el.clientWidth + 1
+                ? el : null;
+    for (let a = el.parentElement; a && !hider; a = a.parentElement) {
+      const o = ox(a);
+      if (o === "visible") continue;
+      const ar = a.getBoundingClientRect();
+      if (["hidden", "clip"].includes(o) && (r.right > ar.right + 1 || r.left < ar.left - 1)) {
+        hider = a;
+      }
+      break;
+    }
+    if (hider) {
+      const room = Math.round(hider.getBoundingClientRect().width);
+      cut.push(`${el.tagName.toLowerCase()}${nearestId(el)} "${clean(el.textContent, 50)}"`
+               + ` (${Math.round(Math.max(r.width, el.scrollWidth))} px in ${room} px)`);
+    }
+  }
+
+  // Code cells: pre wider than its box, and the lines that do not fit.
+  const canvas = document.createElement("canvas").getContext("2d");
+  const code = [...document.querySelectorAll(".cell_input pre, .cell_output pre")]
+    .filter(pre => shown(pre) && !pre.closest(".widget-subarea, .jupyter-widgets"))
+    .map(pre => {
+      const cs = getComputedStyle(pre);
+      canvas.font = cs.font;
+      const room = pre.clientWidth - parseFloat(cs.paddingLeft) - parseFloat(cs.paddingRight);
+      const lines = pre.textContent.replace(/\n$/, "").split("\n");
+      const wide = pre.scrollWidth > pre.clientWidth + 1
+                   ? lines.filter(l => canvas.measureText(l).width > room + 1) : [];
+      return {input: !!pre.closest(".cell_input"), over: pre.scrollWidth - pre.clientWidth,
+              lines: lines.length, wide: wide.length, example: clean(wide[0] || "", 100),
+              near: nearestId(pre)};
+    });
+
+  return {vw, docWidth, sticking, cut, equations, hiddenEquations, text, figures, code};
+}"""
+
+
+def _load(contexts, base_url: str, viewport: str, page_path: str) -> dict:
+    """Open one page at one viewport; everything the checks read, from this one load."""
     local = base_url + "/"
     problems: list[str] = []
     external: list[str] = []
-    page = context.new_page()
+    page = contexts[viewport].new_page()
     page.on("pageerror", lambda err: problems.append(f"JavaScript exception: {err}"))
     page.on("console", lambda msg: problems.append(f"console.error: {msg.text}")
             if msg.type == "error" and "net::ERR_INTERNET_DISCONNECTED" not in msg.text
@@ -213,17 +508,60 @@ def test_page_renders_offline(page_path, context, base_url):
             except Exception:  # playwright's TimeoutError; reported below with the counts
                 problems.append(f"{state['nWidgetViews']} widget view(s) not all rendered "
                                 f"within {TIMEOUT_MS} ms")
-        page.wait_for_load_state("networkidle", timeout=TIMEOUT_MS)
+        try:
+            page.wait_for_load_state("networkidle", timeout=TIMEOUT_MS)
+        except Exception:  # playwright's TimeoutError: still measure what the page shows
+            problems.append(f"the page's requests did not settle within {TIMEOUT_MS} ms")
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(SCREENSHOTS / (page_path.replace("/", "__") + ".png")),
+        page.screenshot(path=str(SCREENSHOTS / f"{page_path.replace('/', '__')}__{viewport}.png"),
                         full_page=True)
+        page.evaluate(EXPAND_JS)
+        state.update(page.evaluate(MEASURE_JS))
     finally:
         page.close()
+    state["problems"] = problems
+    state["external"] = external
+    return state
 
-    if external:
-        problems.append(f"requests to other hosts (blocked offline): {sorted(set(external))}")
-    if state["raw"]:
-        problems.append(f"raw TeX delimiters in the visible text: {state['raw']}")
+
+@pytest.fixture(scope="module")
+def measured(contexts, base_url):
+    """``measured(viewport, page_path)``: the page's measurements, loaded once per viewport."""
+    cache: dict = {}
+
+    def get(viewport: str, page_path: str) -> dict:
+        key = (viewport, page_path)
+        if key not in cache:
+            try:
+                cache[key] = _load(contexts, base_url, viewport, page_path)
+            except Exception as err:  # a page that does not load fails every check on it
+                cache[key] = err
+        if isinstance(cache[key], Exception):
+            raise cache[key]
+        return cache[key]
+
+    return get
+
+
+def _reader_page(measured, viewport: str, page_path: str) -> dict:
+    """The measurements of a page a reader reads (a redirect is measured at its target)."""
+    if target := _redirect_target(page_path):
+        pytest.skip(f"{page_path} redirects to {target}, which is checked itself")
+    return measured(viewport, page_path)
+
+
+def _where(viewport: str, page_path: str) -> str:
+    size = VIEWPORTS[viewport]
+    return f"{page_path} at {size['width']}x{size['height']}"
+
+
+@pytest.mark.parametrize(("viewport", "page_path"), _pages(*VIEWPORTS))
+def test_page_renders_offline(viewport, page_path, measured):
+    state = measured(viewport, page_path)
+    problems = list(state["problems"])
+    if state["external"]:
+        problems.append(f"requests to other hosts (blocked offline): "
+                        f"{sorted(set(state['external']))}")
     if state["unparsed"]:
         problems.append(f"MyST directives left as text (a nested code fence closed the outer "
                         f"directive?): {state['unparsed'][:5]}")
@@ -236,7 +574,152 @@ def test_page_renders_offline(page_path, context, base_url):
         problems.append(f"images that did not load: {state['brokenImages']}")
     if state["hasWidgetState"] and not state["nWidgetViews"]:
         problems.append("widget state saved in the page but no widget view to show it")
-    assert not problems, f"{page_path}:\n  " + "\n  ".join(problems)
+    _tally(f"renders offline, no errors ({viewport})", len(problems))
+    assert not problems, f"{_where(viewport, page_path)}:\n  " + "\n  ".join(problems)
+
+
+def _equation(eq: dict) -> str:
+    return f"{eq['name']}: {eq['tex']!r}"
+
+
+@pytest.mark.parametrize(("viewport", "page_path"), _pages(*VIEWPORTS))
+def test_display_equations_fit(viewport, page_path, measured):
+    """At 1366 px no display equation is wider than its box; at 390 px one that is wider shows
+    that it scrolls (overflow-x auto/scroll and the class vae-scrolls, on the screen); at both,
+    no equation number over its formula."""
+    equations = _reader_page(measured, viewport, page_path)["equations"]
+    wide = [eq for eq in equations if eq["over"] > 1 or eq["cutBy"]]
+    if viewport == "desktop":
+        clipped = [f"{_equation(eq)}: formula {eq['formulaWidth']} px in a "
+                   f"{eq['boxWidth']} px box ({eq['over']} px too wide"
+                   f"{', cut by ' + eq['cutBy'] if eq['cutBy'] else ''})" for eq in wide]
+        label = "wider than their box (clipped or scrolling)"
+    else:
+        clipped = [f"{_equation(eq)}: {eq['over']} px too wide for its {eq['boxWidth']} px box, "
+                   f"overflow-x {eq['overflowX']}, class vae-scrolls "
+                   f"{'present' if eq['cue'] else 'missing'}"
+                   f"{', cut by ' + eq['cutBy'] if eq['cutBy'] else ''}"
+                   for eq in wide if not (eq["scrolls"] and eq["cue"]) or eq["cutBy"]]
+        label = ("wider than their box without a visible scroll cue (overflow-x auto/scroll "
+                 "+ class vae-scrolls, box on the screen)")
+    under = [f"{_equation(eq)}" for eq in equations if eq["numberOverlaps"]]
+    _tally(f"display equations {label.split(' (')[0]} ({viewport})", len(clipped),
+           len(equations))
+    _tally(f"display equations whose number overlaps the formula ({viewport})", len(under),
+           len(equations))
+    if viewport == "phone":  # for the record: how many must scroll
+        _tally("display equations wider than their box (phone, allowed with the cue)",
+               len(wide), len(equations))
+    problems = []
+    if clipped:
+        problems.append(f"{len(clipped)} of {len(equations)} display equations {label}:\n    "
+                        + "\n    ".join(clipped[:EXAMPLES * 2]))
+    if under:
+        problems.append(f"{len(under)} of {len(equations)} display equations run under their "
+                        f"equation number:\n    " + "\n    ".join(under[:EXAMPLES * 2]))
+    assert not problems, f"{_where(viewport, page_path)}: " + "\n  ".join(problems)
+
+
+def _raw_hits(text: str) -> list[str]:
+    """Each piece of raw markup in ``text``, in its context."""
+    flat = re.sub(r"\s+", " ", text)
+    hits = []
+    spans: list[tuple[int, int]] = []
+    for needle in RAW_MARKUP:
+        start = 0
+        while (i := flat.find(needle, start)) >= 0:
+            spans.append((i, i + len(needle)))
+            start = i + len(needle)
+    spans += [m.span() for m in RAW_MARKUP_RE.finditer(flat)]
+    last_end = -1
+    for i, j in sorted(spans):
+        if i < last_end:  # one passage, several needles
+            continue
+        hits.append(f"{flat[i:j]!r} in ...{flat[max(0, i - 50):j + 50]}...")
+        last_end = j + 50
+    return hits
+
+
+@pytest.mark.parametrize("page_path", _pages())
+def test_no_raw_markup(page_path, measured):
+    """No TeX, MyST role or directive text in the visible text outside code and math."""
+    hits = _raw_hits(_reader_page(measured, "desktop", page_path)["text"])
+    _tally("raw TeX / MyST markup in the visible text (hits)", len(hits))
+    assert not hits, (f"{_where('desktop', page_path)}: {len(hits)} passages of raw TeX or MyST "
+                      f"markup in the visible text:\n  " + "\n  ".join(hits[:EXAMPLES * 2]))
+
+
+def _is_file_name(alt: str) -> bool:
+    return "/" in alt or bool(re.search(r"\.(png|jpe?g|svg|gif|webp)\b", alt, flags=re.I)) \
+        or bool(re.fullmatch(r"[0-9a-f]{16,}\S*", alt))
+
+
+@pytest.mark.parametrize("page_path", _pages())
+def test_code_figures_are_numbered_captioned_and_sharp(page_path, measured):
+    """Every image a code cell drew: numbered figure with a caption, real alt text, 2x pixels,
+    referred to from the page's prose."""
+    figures = _reader_page(measured, "desktop", page_path)["figures"]
+    checks = {
+        "not in a numbered figure with a caption ('Fig. N.k' + text)":
+            lambda f: not (f["inFigure"] and f["number"]
+                           and len(f["caption"]) > len(f["number"]) + 3),
+        "alt text empty or a file name/path": lambda f: not f["alt"] or _is_file_name(f["alt"]),
+        "fewer than 2x its displayed width in pixels (blurry on a high-density screen)":
+            lambda f: not f["svg"] and f["shown"] > 0 and f["natural"] < 2 * f["shown"] - 1,
+        "not referred to from the page's prose (no link to the figure's id)":
+            lambda f: not f["referred"],
+    }
+    problems = []
+    for label, bad in checks.items():
+        failing = [f for f in figures if bad(f)]
+        _tally(f"code-cell figures {label.split(' (')[0]}", len(failing), len(figures))
+        if failing:
+            examples = [f"{f['number'] or f['id'] or f['src']} near {f['near']}: alt "
+                        f"{f['alt'][:50]!r}, {f['natural']} px drawn at {f['shown']} px"
+                        for f in failing[:EXAMPLES]]
+            problems.append(f"{len(failing)} of {len(figures)} code-cell images {label}:\n    "
+                            + "\n    ".join(examples))
+    assert not problems, f"{_where('desktop', page_path)}: " + "\n  ".join(problems)
+
+
+@pytest.mark.parametrize("page_path", _pages())
+def test_page_fits_the_phone(page_path, measured):
+    """At 390 px the page does not slide sideways; no table or signature is cut off."""
+    state = _reader_page(measured, "phone", page_path)
+    problems = []
+    too_wide = state["docWidth"] > state["vw"]
+    _tally("pages wider than the 390 px viewport", int(too_wide))
+    _tally("tables/signatures cut off at 390 px", len(state["cut"]))
+    if too_wide:
+        problems.append(f"the page is {state['docWidth']} px wide in a {state['vw']} px "
+                        f"viewport (it slides sideways); sticking out:\n    "
+                        + "\n    ".join(state["sticking"][:EXAMPLES]))
+    if state["cut"]:
+        problems.append(f"{len(state['cut'])} tables or signatures cut off by a box that hides "
+                        f"its overflow (let them scroll in their own box):\n    "
+                        + "\n    ".join(state["cut"][:EXAMPLES]))
+    assert not problems, f"{_where('phone', page_path)}: " + "\n  ".join(problems)
+
+
+@pytest.mark.parametrize("page_path", _pages())
+def test_code_fits_its_box(page_path, measured):
+    """At 1366 px no pre of a code cell (input or output) is wider than its box."""
+    code = _reader_page(measured, "desktop", page_path)["code"]
+    problems = []
+    for kind, is_input in (("input", True), ("output", False)):
+        pres = [c for c in code if c["input"] == is_input]
+        wide = [c for c in pres if c["over"] > 1]
+        n_lines = sum(c["lines"] for c in pres)
+        n_wide = sum(c["wide"] for c in wide)
+        _tally(f"code-cell {kind} blocks wider than their box (1366)", len(wide), len(pres))
+        _tally(f"code-cell {kind} lines wider than their box (1366)", n_wide, n_lines)
+        if wide:
+            problems.append(
+                f"{len(wide)} of {len(pres)} code-cell {kind} blocks wider than their box "
+                f"({n_wide} of {n_lines} lines do not fit):\n    " + "\n    ".join(
+                    f"{c['near']}: {c['over']} px too wide, {c['wide']} lines, e.g. "
+                    f"{c['example']!r}" for c in wide[:EXAMPLES]))
+    assert not problems, f"{_where('desktop', page_path)}: " + "\n  ".join(problems)
 
 
 def test_search_works_offline(context, base_url):
