@@ -21,13 +21,17 @@ ROOT = Path(__file__).resolve().parent.parent
 URL = "https://github.com/example-owner/example-book"
 
 # The chapters' install cell as the team specified it (the address line is what the tool edits).
-COLAB_CELL = '''# Colab only: install the book's package when it is missing. The address is set in one place,
-# `repository.url` in _config.yml, and copied here by `python -m tools.repository`.
-REPOSITORY = ""
-import importlib.util, subprocess, sys  # noqa: E401, E402
-if REPOSITORY and "google.colab" in sys.modules and importlib.util.find_spec("vae_tutorial") is None:
-    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet",
-                    f"vae_tutorial[widgets] @ git+{REPOSITORY}"], check=True)'''
+COLAB_CELL = "\n".join([
+    ("# Colab only: install the book's package when it is missing. The address is set in one "
+     "place,"),
+    "# `repository.url` in _config.yml, and copied here by `python -m tools.repository`.",
+    'REPOSITORY = ""',
+    "import importlib.util, subprocess, sys  # noqa: E401, E402",
+    ('if REPOSITORY and "google.colab" in sys.modules and '
+     'importlib.util.find_spec("vae_tutorial") is None:'),
+    '    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet",',
+    '                    f"vae_tutorial[widgets] @ git+{REPOSITORY}"], check=True)',
+])
 
 
 def _chapter(path: Path, *, colab: bool = True, tags=("remove-cell",), first=True) -> Path:
@@ -98,6 +102,12 @@ def test_the_committed_address_is_empty_or_valid():
     assert "vae-derived/vae-derived" not in (ROOT / "_config.yml").read_text(encoding="utf-8")
 
 
+def test_the_chapters_agree_with_the_committed_address():
+    # Read-only: each chapter's first code cell is the Colab cell, hidden from the book, and
+    # holds the address _config.yml has (`python -m tools.repository --check`).
+    assert repo.check(ROOT / "_config.yml", ROOT / "book") == []
+
+
 # --- _config.yml ----------------------------------------------------------------------------
 
 def test_set_rewrites_only_the_url_line(book):
@@ -106,7 +116,7 @@ def test_set_rewrites_only_the_url_line(book):
     old = yaml.safe_load("\n".join(before))
     repo.set_url(URL, config, folder)
     after = config.read_text(encoding="utf-8").splitlines()
-    changed = [(a, b) for a, b in zip(before, after) if a != b]
+    changed = [(a, b) for a, b in zip(before, after, strict=True) if a != b]
     assert len(before) == len(after) and len(changed) == 1
     assert changed[0][1].strip() == f'url: "{URL}"'
     new = yaml.safe_load("\n".join(after))
@@ -133,7 +143,7 @@ def test_set_writes_every_colab_cell_and_nothing_else(book):
     assert set(changed) == {config, *before}
     for path, text in before.items():
         now = path.read_text(encoding="utf-8")
-        diff = [(a, b) for a, b in zip(text.splitlines(), now.splitlines()) if a != b]
+        diff = [(a, b) for a, b in zip(text.splitlines(), now.splitlines(), strict=True) if a != b]
         assert len(diff) == 1, diff  # one line of the notebook's JSON
         assert f'REPOSITORY = \\"{URL}\\"' in diff[0][1]
         assert _colab_source(path) == COLAB_CELL.replace('REPOSITORY = ""',
