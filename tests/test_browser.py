@@ -495,6 +495,10 @@ def _load(contexts, base_url: str, viewport: str, page_path: str) -> dict:
         f"request failed: {req.url} ({req.failure})") if req.url.startswith(local) else None)
     page.on("response", lambda resp: problems.append(f"HTTP {resp.status}: {resp.url}")
             if resp.url.startswith(local) and resp.status >= 400 else None)
+    pending: set[str] = set()
+    page.on("request", lambda req: pending.add(req.url))
+    page.on("requestfinished", lambda req: pending.discard(req.url))
+    page.on("requestfailed", lambda req: pending.discard(req.url))
     try:
         page.goto(f"{base_url}/{page_path}", wait_until="load", timeout=TIMEOUT_MS)
         if target := _redirect_target(page_path):
@@ -510,8 +514,11 @@ def _load(contexts, base_url: str, viewport: str, page_path: str) -> dict:
                                 f"within {TIMEOUT_MS} ms")
         try:
             page.wait_for_load_state("networkidle", timeout=TIMEOUT_MS)
-        except Exception:  # playwright's TimeoutError: still measure what the page shows
-            problems.append(f"the page's requests did not settle within {TIMEOUT_MS} ms")
+        except Exception:  # playwright's TimeoutError: a request that hangs is a problem; on
+            # a busy machine the idle event can also be missed with nothing pending
+            if pending:
+                problems.append(f"requests still pending after {TIMEOUT_MS} ms: "
+                                f"{sorted(pending)[:5]}")
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SCREENSHOTS / f"{page_path.replace('/', '__')}__{viewport}.png"),
                         full_page=True)
