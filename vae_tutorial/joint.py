@@ -7,8 +7,11 @@ For a fixed :math:`x`, the reparameterization
 :math:`\operatorname{diag}\sigma`, so the model's joint density of :math:`(x, \varepsilon)` is
 
 .. math::
-    \log p_{\theta,\phi}(x, \varepsilon) = \log p_\theta(x, z) + \sum_{i=1}^L \log\sigma_i
-    = \log p_\theta(x \mid z) + \log p(z) - \log q_\phi(z \mid x) + \log q(\varepsilon),
+    \begin{aligned}
+    \log p_{\theta,\phi}(x, \varepsilon)
+    &= \log p_\theta(x, z) + \sum_{i=1}^L \log\sigma_i \\
+    &= \log p_\theta(x \mid z) + \log p(z) - \log q_\phi(z \mid x) + \log q(\varepsilon),
+    \end{aligned}
 
 and :math:`\mathbb{E}_{\varepsilon \sim \mathcal{N}(0, I)}[\log p_{\theta,\phi}(x, \varepsilon)]
 = \mathcal{L}(x) - H(q(\varepsilon))`: maximizing the ELBO maximizes an expected joint

@@ -254,9 +254,11 @@ class LinearGaussian(nn.Module):
     so that (Tipping & Bishop 1999; Bishop 2006, eqs. 12.33-12.42)
 
     .. math::
-        p(x) = \mathcal{N}(x; b, WW^\top + \sigma^2 I_D), \qquad
-        p(z \mid x) = \mathcal{N}\big(\Sigma W^\top (x - b)/\sigma^2,\ \Sigma\big),
-        \quad \Sigma = (I_L + W^\top W/\sigma^2)^{-1}.
+        \begin{aligned}
+        p(x) &= \mathcal{N}(x; b, WW^\top + \sigma^2 I_D), \\
+        p(z \mid x) &= \mathcal{N}\big(\Sigma W^\top (x - b)/\sigma^2,\ \Sigma\big), \\
+        \Sigma &= (I_L + W^\top W/\sigma^2)^{-1}.
+        \end{aligned}
 
     The parameters are ``nn.Parameter`` so that :math:`\theta = (W, b, \log\sigma)` can be learned
     (variational EM). Computations run in the parameters' dtype; float64 (the default of

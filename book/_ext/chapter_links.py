@@ -6,7 +6,7 @@ quotes, so they read well in ``help()`` and in an editor::
     Introduced in the chapter "Importance sampling"; :func:`log_likelihood` is used again in
     "A VAE on real digits".
 
-On the API page (autodoc), every quoted title in the paragraph that starts with
+On the API pages (autodoc), every quoted title in the paragraph that starts with
 ``Introduced in the chapter`` becomes a link to the chapter with that title. Titles are matched
 to the pages' first headings after all pages are read, ignoring case, punctuation and a chapter
 number; a title may be the start of a longer one ("Importance sampling" finds "Importance
