@@ -23,6 +23,12 @@
       var left = Math.abs(box.scrollLeft);
       box.classList.toggle("vae-scroll-start", left <= 1);
       box.classList.toggle("vae-scroll-end", left + box.clientWidth >= box.scrollWidth - 1);
+      var table = box.querySelector("table");
+      if (table && !box.dataset.vaeHint) {
+        var row = table.querySelector("tr");
+        var n = row ? row.children.length : 0;
+        box.dataset.vaeHint = (n ? n + " columns: " : "") + "scroll sideways \u2192";
+      }
       if (!box.hasAttribute("tabindex")) {
         box.setAttribute("tabindex", "0");
         box.dataset.vaeTabindex = "1";
