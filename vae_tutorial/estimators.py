@@ -16,10 +16,10 @@ all of them. Values are in nats per example. Shape letters: K samples (dim 0), B
 L latent.
 
 References:
-    [BGS16] Y. Burda, R. Grosse and R. Salakhutdinov, "Importance Weighted Autoencoders",
-    ICLR 2016.
-    [MRSV20] S. Mohamed, M. Rosca, M. Figurnov and A. Mnih, "Monte Carlo Gradient Estimation in
-    Machine Learning", JMLR 2020.
+    - [BGS16] Y. Burda, R. Grosse and R. Salakhutdinov, "Importance Weighted Autoencoders",
+      ICLR 2016.
+    - [MRSV20] S. Mohamed, M. Rosca, M. Figurnov and A. Mnih, "Monte Carlo Gradient Estimation in
+      Machine Learning", JMLR 2020.
 
 Introduced in the chapter "Importance sampling"; :func:`log_likelihood` is used again in
 "A VAE on real digits".

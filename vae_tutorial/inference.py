@@ -18,11 +18,11 @@ The Gaussian :math:`q(z \mid x) = \mathcal{N}(\mu, \operatorname{diag} e^{\text{
 always passed as ``mu``, ``logvar``.
 
 References:
-    [KW14] D. P. Kingma and M. Welling, "Auto-Encoding Variational Bayes", ICLR 2014.
-    [BKM17] D. M. Blei, A. Kucukelbir and J. D. McAuliffe, "Variational Inference: A Review for
-    Statisticians", JASA 2017.
-    [CLD18] C. Cremer, X. Li and D. Duvenaud, "Inference Suboptimality in Variational
-    Autoencoders", ICML 2018.
+    - [KW14] D. P. Kingma and M. Welling, "Auto-Encoding Variational Bayes", ICLR 2014.
+    - [BKM17] D. M. Blei, A. Kucukelbir and J. D. McAuliffe, "Variational Inference: A Review for
+      Statisticians", JASA 2017.
+    - [CLD18] C. Cremer, X. Li and D. Duvenaud, "Inference Suboptimality in Variational
+      Autoencoders", ICML 2018.
 """
 
 from __future__ import annotations

@@ -22,9 +22,9 @@ for any model with ``log_joint(x, z)`` such as :class:`~vae_tutorial.models.Line
 a Gaussian :math:`q` given as ``mu``/``logvar``.
 
 References:
-    "Variational Auto-Encoders Optimize a Joint", a blog post of 21 November 2016 (its author
-    is not named in the text).
-    Kingma & Welling (2014), section 2.4.
+    - "Variational Auto-Encoders Optimize a Joint", a blog post of 21 November 2016 (its author
+      is not named in the text).
+    - Kingma & Welling (2014), section 2.4.
 
 Introduced in the chapter "The joint-likelihood view".
 """

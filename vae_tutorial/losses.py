@@ -15,9 +15,9 @@ Conventions (the same in every function):
   validation off with :func:`set_validation` or, for a block, ``with validation(False):``.
 
 References:
-    [KW14] D. P. Kingma and M. Welling, "Auto-Encoding Variational Bayes", ICLR 2014.
-    [BGS16] Y. Burda, R. Grosse and R. Salakhutdinov, "Importance Weighted Autoencoders",
-    ICLR 2016.
+    - [KW14] D. P. Kingma and M. Welling, "Auto-Encoding Variational Bayes", ICLR 2014.
+    - [BGS16] Y. Burda, R. Grosse and R. Salakhutdinov, "Importance Weighted Autoencoders",
+      ICLR 2016.
 
 Introduced in the chapters "KL divergence" (KLs), "Jensen's inequality and the ELBO" (the ELBO)
 and "Importance sampling" (the IWAE bound).

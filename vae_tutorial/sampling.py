@@ -10,11 +10,11 @@ r"""Sampling from the approximate posterior and the two gradient estimators it a
 Introduced in the chapter "The reparameterization trick".
 
 References:
-    [KW14] D. P. Kingma and M. Welling, "Auto-Encoding Variational Bayes", ICLR 2014, section 2.4.
-    [W92] R. J. Williams, "Simple statistical gradient-following algorithms for connectionist
-    reinforcement learning", Machine Learning 8, 1992.
-    [MRFM20] S. Mohamed, M. Rosca, M. Figurnov and A. Mnih, "Monte Carlo Gradient Estimation in
-    Machine Learning", JMLR 21, 2020, sections 4 and 5.
+    - [KW14] D. P. Kingma and M. Welling, "Auto-Encoding Variational Bayes", ICLR 2014, section 2.4.
+    - [W92] R. J. Williams, "Simple statistical gradient-following algorithms for connectionist
+      reinforcement learning", Machine Learning 8, 1992.
+    - [MRFM20] S. Mohamed, M. Rosca, M. Figurnov and A. Mnih, "Monte Carlo Gradient Estimation in
+      Machine Learning", JMLR 21, 2020, sections 4 and 5.
 """
 
 from __future__ import annotations
