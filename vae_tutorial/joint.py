@@ -65,6 +65,14 @@ def log_det_jacobian(logvar: torch.Tensor) -> torch.Tensor:
     Raises:
         TypeError: If ``logvar`` is not a floating-point tensor.
 
+    Examples:
+        >>> import math
+        >>> import torch
+        >>> from vae_tutorial import joint
+        >>> logvar = torch.tensor([[0.0, math.log(4.0)]])  # sigma = (1, 2)
+        >>> joint.log_det_jacobian(logvar)                 # log(1 * 2)
+        tensor([0.6931])
+
     Introduced in the chapter "The joint-likelihood view".
     """
     if is_validation_enabled():
@@ -84,6 +92,11 @@ def standard_normal_entropy(dim: int) -> float:
 
     Raises:
         ValueError: If ``dim < 1``.
+
+    Examples:
+        >>> from vae_tutorial import joint
+        >>> round(joint.standard_normal_entropy(2), 4)     # (2/2)(1 + log 2 pi)
+        2.8379
     """
     if isinstance(dim, bool) or not isinstance(dim, int) or dim < 1:
         raise ValueError(f"dim must be an int >= 1; got {dim!r}")
@@ -130,6 +143,26 @@ def log_joint_eps(
     References:
         "Variational Auto-Encoders Optimize a Joint" (2016), section "Optimizing a joint";
         Kingma & Welling (2014), section 2.4.
+
+    Examples:
+        >>> import torch
+        >>> from vae_tutorial import joint, losses
+        >>> from vae_tutorial.models import VAE
+        >>> _ = torch.manual_seed(0)
+        >>> model = VAE(data_dim=6, hidden_dim=8, latent_dim=2)
+        >>> x = torch.rand(4, 6).round()                   # (B, D)
+        >>> eps = torch.randn(500, 4, 2)                   # (K, B, L)
+        >>> with torch.no_grad():
+        ...     log_p = joint.log_joint_eps(model, x, eps)   # (K, B)
+        ...     mu, logvar = model.encode(x)
+        ...     bound = losses.elbo(x, model.decode(mu + (0.5 * logvar).exp() * eps),
+        ...                         mu, logvar, reduction="none")
+        >>> log_p.shape
+        torch.Size([500, 4])
+        >>> # E_eps[log p(x, eps)] = ELBO - H(N(0, I)), up to Monte Carlo error
+        >>> gap = log_p.mean(0) - (bound - joint.standard_normal_entropy(2))
+        >>> bool((gap.abs() < 0.2).all())
+        True
 
     Introduced in the chapter "The joint-likelihood view".
     """
