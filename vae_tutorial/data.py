@@ -72,6 +72,14 @@ def binarize(x: torch.Tensor, *, generator: torch.Generator | None = None) -> to
 
     References:
         Salakhutdinov & Murray (2008) for the binarized MNIST; Burda et al. (2016), section 5.
+
+    Examples:
+        >>> import torch
+        >>> from vae_tutorial import data
+        >>> x = torch.tensor([[0.0, 0.5, 1.0]])          # grey values in [0, 1]
+        >>> # each pixel is 1 with probability x: 0 and 1 stay as they are
+        >>> data.binarize(x, generator=torch.Generator().manual_seed(0))
+        tensor([[0., 0., 1.]])
     """
     check_tensor("x", x)
     if bool(((x < 0) | (x > 1)).any()):
@@ -215,6 +223,14 @@ def load_digits(*, binarize: str = "none", test_size: int = 297, seed: int = 0) 
 
     Raises:
         ValueError: If ``binarize`` is unknown or ``test_size`` is out of range.
+
+    Examples:
+        >>> from vae_tutorial import data
+        >>> digits = data.load_digits()                  # scikit-learn's 8x8 digits
+        >>> digits.x_train.shape, digits.x_test.shape, digits.image_shape
+        (torch.Size([1500, 64]), torch.Size([297, 64]), (8, 8))
+        >>> digits.data_dim
+        64
 
     Introduced in the chapter "A VAE on real digits".
     """
