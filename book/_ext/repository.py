@@ -88,16 +88,17 @@ def _drop_stale_source_pages(app: Sphinx) -> None:
     # sphinx.ext.viewcode writes a module's source page (_modules/...) again only where the
     # module is newer than the page, so after the address changes, an incremental build would
     # keep those pages with the old header buttons. Where the address differs from the last
-    # HTML build's (noted in the output folder), drop them; viewcode writes them anew.
+    # HTML build's (noted beside the doctrees, not in the site), drop them; viewcode writes
+    # them anew.
     if app.builder.format != "html":
         return
     outdir = Path(app.outdir)
-    stamp = outdir / ".repository_url"
+    stamp = Path(app.doctreedir) / "repository_url.txt"
     url = repository_url(app.config)
     last = stamp.read_text(encoding="utf-8") if stamp.is_file() else None
     if last != url:
         shutil.rmtree(outdir / "_modules", ignore_errors=True)
-        outdir.mkdir(parents=True, exist_ok=True)
+        stamp.parent.mkdir(parents=True, exist_ok=True)
         stamp.write_text(url, encoding="utf-8")
 
 
