@@ -17,7 +17,11 @@ import torch
 from matplotlib.figure import Figure
 
 __all__ = [
+    "DIGIT_COLOURS",
+    "DIGIT_MARKERS",
+    "MAX_WIDTH_IN",
     "OKABE_ITO",
+    "STYLE",
     "image_grid",
     "plot_bayes_1d",
     "plot_bound_vs_k",
@@ -51,10 +55,10 @@ OKABE_ITO = (
     "#000000",  # black
 )
 
-#: The book's figure style, applied to every figure of this module (:func:`_styled`). Figures are
-#: at most :data:`MAX_WIDTH_IN` inches wide and their text at least 11 pt, so that shown at a
-#: phone's width (about 350 CSS px; chapters render PNGs at 2x, ``figure_format = "retina"``)
-#: labels stay at least 8 CSS px high.
+#: The book's figure style, applied to every figure of this module (by the decorator
+#: ``_styled``). Figures are at most :data:`MAX_WIDTH_IN` inches wide and their text at least
+#: 11 pt, so that shown at a phone's width (about 350 CSS px; chapters render PNGs at 2x,
+#: ``figure_format = "retina"``) labels stay at least 8 CSS px high.
 STYLE = {
     "font.size": 12,
     "axes.titlesize": 12,
@@ -186,14 +190,15 @@ def plot_history(history, *, title: str = "The ELBO rises during training") -> F
 
 # --- chapters 4-7: importance sampling, gradient variance, change of variables, latent space ---
 
-# Ten colours and ten marker shapes for the ten digit classes (index = digit): Okabe-Ito without
-# its yellow (which vanishes on white) plus Tol's wine and indigo and a grey. Classes that a 2-D
-# latent space tends to mix (0/5, 1/4, 4/9, 7/9, 3/5/8) differ in shape and in lightness, so
-# they stay apart in greyscale and for colour-blind readers.
+#: Ten colours for the ten digit classes (index = digit): Okabe-Ito without its yellow (which
+#: vanishes on white) plus Tol's wine and indigo and a grey. Classes that a 2-D latent space
+#: tends to mix (0/5, 1/4, 4/9, 7/9, 3/5/8) differ in shape (:data:`DIGIT_MARKERS`) and in
+#: lightness, so they stay apart in greyscale and for colour-blind readers.
 DIGIT_COLOURS = (
     "#882255", "#E69F00", "#009E73", "#CC79A7", "#000000",
     "#D55E00", "#0072B2", "#332288", "#999999", "#56B4E9",
 )
+#: Ten matplotlib marker shapes for the ten digit classes (index = digit).
 DIGIT_MARKERS = ("o", "^", "s", "D", "P", "X", "<", "*", "h", "v")
 
 
