@@ -501,7 +501,8 @@ def log_likelihood(
     model.eval()
     generator = torch.Generator(device=p.device).manual_seed(seed)
     mu, logvar = model.encode(x)  # (B, L), (B, L): the proposal, computed once
-    running = torch.full(x.shape[:1], -math.inf, dtype=p.dtype, device=p.device)  # (B,)
+    # (B,): the running log-sum-exp of the weights, over the chunks seen so far
+    running = torch.full(x.shape[:1], -math.inf, dtype=p.dtype, device=p.device)
     with validation(False):  # inputs checked above; skip per-chunk checks
         for start in range(0, k, chunk_size):
             c = min(chunk_size, k - start)

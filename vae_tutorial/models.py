@@ -155,8 +155,8 @@ class VAE(nn.Module):
 
         Shape:
             - x: :math:`(B, D)`.
-            - Output: ``logits`` :math:`(B, D)` (or :math:`(K, B, D)`), ``mu`` and ``logvar``
-              :math:`(B, L)`.
+            - Output: ``logits`` :math:`(B, D)` (or :math:`(K, B, D)`),
+              ``mu`` and ``logvar`` :math:`(B, L)`.
 
         Returns:
             ``(logits, mu, logvar)``, ready for :func:`vae_tutorial.losses.elbo`.
