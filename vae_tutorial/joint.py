@@ -171,7 +171,8 @@ def log_joint_eps(
     if mu is None:
         if not hasattr(model, "encode"):
             raise TypeError(
-                f"model {type(model).__name__} has no encode(x); pass mu and logvar of q(z|x)"
+                f"model {type(model).__name__} has no encode(x); "
+                "pass mu and logvar of q(z|x)"
             )
         mu, logvar = model.encode(x)
     if is_validation_enabled():
@@ -179,8 +180,8 @@ def log_joint_eps(
         check_same_shape("logvar", logvar, "mu", mu)
         if eps.shape[-mu.dim():] != mu.shape:
             raise ValueError(
-                f"eps must have shape {tuple(mu.shape)} or (K, *{tuple(mu.shape)}); "
-                f"got {tuple(eps.shape)}"
+                f"eps must have shape {tuple(mu.shape)} or "
+                f"(K, *{tuple(mu.shape)}); got {tuple(eps.shape)}"
             )
     # z = \mu + \sigma \odot \varepsilon
     z = reparameterize(mu.expand(eps.shape), logvar.expand(eps.shape), eps=eps)

@@ -103,11 +103,15 @@ def reparameterize(
             check_positive_int("n_samples", n_samples)
     shape = mu.shape if n_samples is None else (n_samples, *mu.shape)
     if eps is None:
-        eps = torch.randn(shape, dtype=mu.dtype, device=mu.device, generator=generator)
+        eps = torch.randn(
+            shape, dtype=mu.dtype, device=mu.device, generator=generator
+        )
     elif is_validation_enabled():
         check_tensor("eps", eps, min_dim=1)
         if eps.shape != torch.Size(shape):
-            raise ValueError(f"eps must have shape {shape_str(shape)}; got {shape_str(eps.shape)}")
+            raise ValueError(
+                f"eps must have shape {shape_str(shape)}; got {shape_str(eps.shape)}"
+            )
     # z = \mu + \sigma \odot \epsilon, with \sigma = \exp(\log\sigma^2 / 2)
     return mu + torch.exp(0.5 * logvar) * eps
 
