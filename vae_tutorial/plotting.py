@@ -754,13 +754,16 @@ def plot_elbo_gap(
     ax0.legend(fontsize=8)
     ax0.grid(alpha=0.3)
     gap = log_evidence - elbo
-    ax1.bar([0], [elbo], color=OKABE_ITO[4], width=0.5, label=f"ELBO = {elbo:.3f}")
+    # The ELBO's bar rises from the bottom of the axes to the ELBO (both are negative, so a bar
+    # from 0 would fill the space above the ELBO and read as ELBO > log p(x)); the gap sits on it.
+    lo = min(elbo, log_evidence) - 1.0
+    ax1.bar([0], [elbo - lo], bottom=[lo], color=OKABE_ITO[4], width=0.5,
+            label=f"ELBO = {elbo:.3f}")
     ax1.bar([0], [gap], bottom=[elbo], color=OKABE_ITO[5], width=0.5,
             label=f"gap = KL(q || p(z|x)) = {gap:.3f}")
     ax1.axhline(log_evidence, color=OKABE_ITO[7], ls="--", label=f"log p(x) = {log_evidence:.3f}")
     ax1.set_xticks([])
     ax1.set_ylabel("nats")
-    lo = min(elbo, log_evidence) - 1.0
     ax1.set_ylim(lo, log_evidence + 0.6)
     ax1.set_title("log p(x) = ELBO + gap")
     ax1.legend(fontsize=8, loc="lower center")
