@@ -71,7 +71,7 @@ STYLE = {
     "lines.linewidth": 1.8,
     "axes.prop_cycle": plt.cycler(color=list(OKABE_ITO)),
 }
-#: Widest figure, in inches (at 100 dpi: 640 CSS px, the book's text column).
+#: The widest figure in inches; at 100 dpi that is 640 CSS px, the book's text column.
 MAX_WIDTH_IN = 6.4
 
 
@@ -190,15 +190,15 @@ def plot_history(history, *, title: str = "The ELBO rises during training") -> F
 
 # --- chapters 4-7: importance sampling, gradient variance, change of variables, latent space ---
 
-#: Ten colours for the ten digit classes (index = digit): Okabe-Ito without its yellow (which
-#: vanishes on white) plus Tol's wine and indigo and a grey. Classes that a 2-D latent space
+#: Ten colours for the ten digit classes, indexed by digit. Okabe-Ito without its yellow, which
+#: vanishes on white, plus Tol's wine and indigo and a grey. Classes that a 2-D latent space
 #: tends to mix (0/5, 1/4, 4/9, 7/9, 3/5/8) differ in shape (:data:`DIGIT_MARKERS`) and in
 #: lightness, so they stay apart in greyscale and for colour-blind readers.
 DIGIT_COLOURS = (
     "#882255", "#E69F00", "#009E73", "#CC79A7", "#000000",
     "#D55E00", "#0072B2", "#332288", "#999999", "#56B4E9",
 )
-#: Ten matplotlib marker shapes for the ten digit classes (index = digit).
+#: Ten matplotlib marker shapes for the ten digit classes, indexed by digit.
 DIGIT_MARKERS = ("o", "^", "s", "D", "P", "X", "<", "*", "h", "v")
 
 
