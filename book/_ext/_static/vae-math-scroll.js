@@ -14,7 +14,8 @@
 // title); the toggle button gets an accessible name that says what it opens.
 (function () {
   "use strict";
-  var SCROLLERS = "div.math, .pst-scrollable-table-container";
+  // display equations, wide tables, API signatures and code blocks
+  var SCROLLERS = "div.math, .pst-scrollable-table-container, dl.py > dt.sig, .highlight > pre";
 
   function update(box) {
     var wide = box.clientWidth > 0 && box.scrollWidth > box.clientWidth + 1;
