@@ -394,6 +394,8 @@ MEASURE_JS = r"""() => {
               caption: captionText, inFigure: !!fig,
               alt: (img.getAttribute("alt") || "").trim(),
               natural: img.naturalWidth, shown: Math.round(img.getBoundingClientRect().width),
+              naturalHeight: img.naturalHeight,
+              shownHeight: Math.round(img.getBoundingClientRect().height),
               svg: /\.svg(\?|$)/i.test(src) || src.startsWith("data:image/svg"),
               referred, near: nearestId(img)};
     });
@@ -687,6 +689,28 @@ def test_code_figures_are_numbered_captioned_and_sharp(page_path, measured):
             problems.append(f"{len(failing)} of {len(figures)} code-cell images {label}:\n    "
                             + "\n    ".join(examples))
     assert not problems, f"{_where('desktop', page_path)}: " + "\n  ".join(problems)
+
+
+def _squashed(f: dict) -> bool:
+    """Shown at another aspect ratio than drawn (by more than 2% or 2 px): squashed or stretched."""
+    if not (f["natural"] and f["naturalHeight"] and f["shown"] and f["shownHeight"]):
+        return False
+    expected = f["shown"] * f["naturalHeight"] / f["natural"]
+    return abs(f["shownHeight"] - expected) > max(2.0, 0.02 * expected)
+
+
+@pytest.mark.parametrize(("viewport", "page_path"), _pages(*VIEWPORTS))
+def test_code_figures_keep_their_aspect_ratio(viewport, page_path, measured):
+    """A figure narrowed to fit the screen is shown at the shape it was drawn (myst-nb's inline
+    width/height of 2x images once squashed every figure sideways on a phone)."""
+    figures = _reader_page(measured, viewport, page_path)["figures"]
+    failing = [f for f in figures if _squashed(f)]
+    _tally(f"code-cell figures shown at another aspect ratio ({viewport})", len(failing),
+           len(figures))
+    assert not failing, f"{_where(viewport, page_path)}: {len(failing)} of {len(figures)} " + (
+        "figures squashed or stretched: " + "; ".join(
+            f"{f['number'] or f['src']}: drawn {f['natural']}x{f['naturalHeight']}, shown "
+            f"{f['shown']}x{f['shownHeight']}" for f in failing[:EXAMPLES]))
 
 
 @pytest.mark.parametrize("page_path", _pages())
