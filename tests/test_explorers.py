@@ -13,8 +13,9 @@ checked here against the package:
   precision numbers to 1e-9 relative, the printed text to its four decimals), the two log
   densities on the page's grid equal ``losses.log_normal_diag`` (1e-9), the integrands follow
   from them, and the drawn curves change. Each control answers (recomputed and redrawn) within
-  100 ms (the median of three moves); on the phone each slider track is at least 150 px wide and the explorer is no wider
-  than the screen; the page's weight (every response) stays under 6.6 MB.
+  100 ms (the median of three moves); on the phone each slider track is at least 150 px wide
+  and the explorer is no wider than the screen; the page's weight (every response) stays
+  under 6.6 MB.
 
 Skipped where the book is not built (``make book``), Playwright is missing or no Chromium is
 found (as ``tests/test_browser.py``). Screenshots go to ``_build/screenshots/``.

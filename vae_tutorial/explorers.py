@@ -127,7 +127,7 @@ def kl_explorer(
             "transform": [{"fold": fields, "as": ["series", "value"]},
                           {"calculate": " + ".join(
                               f"(datum.series === '{f}' ? '{n}' : '')"
-                              for f, n in zip(fields, names)), "as": "series"}],
+                              for f, n in zip(fields, names, strict=True)), "as": "series"}],
             "mark": {"type": "line", "strokeWidth": 2, "clip": True},
             "encoding": {"x": x, "y": {"field": "value", "type": "quantitative",
                                        "title": y_title},
@@ -194,8 +194,9 @@ def kl_explorer(
 
 
 def _kl(m1: float, s1: float, m2: float, s2: float) -> float:
-    from vae_tutorial import losses  # torch: imported when a summary is written
-    import torch
+    import torch  # imported when a summary is written, not with the module
+
+    from vae_tutorial import losses
 
     t = lambda v: torch.tensor([v], dtype=torch.float64)  # noqa: E731
     return float(losses.kl_normal_normal(t(m1), t(2 * math.log(s1)), t(m2), t(2 * math.log(s2))))
