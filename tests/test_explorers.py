@@ -258,3 +258,148 @@ def test_kl_explorer_in_the_page(browser, base_url, viewport):
           f"slowest answer {max(times):.1f} ms (median {sorted(times)[len(times) // 2]:.1f}); "
           f"page weight {total / 1e6:.2f} MB; values per control "
           f"{ {n: len(v) for n, v in values.items()} }")
+
+
+# --- chapter 1: Bayes' rule on a grid ---
+
+BAYES_PAGE = "book/01_latent_variable_models.html"
+BAYES_CONTROLS = {
+    "x": "observation x (units of x)",
+    "s": "noise standard deviation σ (units of x)",
+    "w": "weight w (units of x per unit of z)",
+}
+BAYES_STATE_JS = """(el) => {
+  const view = el.vegaView;
+  const sliders = {};
+  el.querySelectorAll('.vega-bind input[type=range]').forEach((i) => {
+    sliders[i.getAttribute('aria-label')] = i.value; });
+  const texts = [...el.querySelectorAll('svg text')].map((t) => t.textContent);
+  const state = view.getState({signals: vega.falsy, data: vega.truthy, recurse: true});
+  let grid = [], summary = null;
+  (function walk(s) {
+    if (!s) return;
+    Object.values(s.data || {}).forEach((d) => {
+      if (!Array.isArray(d) || !d.length) return;
+      if ('posterior' in d[0] && 'joint' in d[0] && !grid.length && d.length > 1)
+        grid = d.map((r) => [r.z, r.prior, r.likelihood, r.posterior, r.log_ev_grid]);
+      if ('post_mean' in d[0]) summary = d[0];
+    });
+    Object.values(s.subcontext || {}).forEach(walk);
+  })(state);
+  (function scene(node) {  // the printed row: the datum of the text mark
+    if (!node || summary) return;
+    if (node.datum && 'post_mean' in node.datum) { summary = node.datum; return; }
+    (node.items || []).forEach(scene);
+  })(view.scenegraph().root);
+  summary = summary && {log_ev_grid: summary.log_ev_grid, post_mean: summary.post_mean,
+                        post_sd: summary.post_sd};
+  const paths = [...el.querySelectorAll('svg path')].map((p) => p.getAttribute('d')).join('|');
+  return {sliders, texts, grid, summary, paths, log_ev_exact: view.signal('log_ev_exact'),
+          post_mean_exact: view.signal('post_mean_exact'),
+          post_sd_exact: view.signal('post_sd_exact')};
+}"""
+
+
+def _check_bayes(state: dict) -> float:
+    """The Bayes explorer against the package: the grid evidence (inference.grid_log_evidence,
+    the same midpoint grid), the grid posterior (inference.grid_posterior), the exact evidence
+    and posterior (LinearGaussian); returns the largest relative gap."""
+    from vae_tutorial import inference
+    from vae_tutorial.models import LinearGaussian
+
+    v = {n: float(state["sliders"][label]) for n, label in BAYES_CONTROLS.items()}
+    model = LinearGaussian(torch.tensor([[v["w"]]], dtype=torch.float64),
+                           torch.zeros(1, dtype=torch.float64), v["s"])
+    model.requires_grad_(False)
+    x = torch.tensor([[v["x"]]], dtype=torch.float64)
+    grid = torch.tensor(state["grid"], dtype=torch.float64)  # (N, 5)
+    n = grid.shape[0]
+    assert n == 241, n
+    points, volume = inference.make_grid(1, n, lim=6.0)
+    assert torch.allclose(grid[:, :1], points, rtol=0, atol=1e-12)
+    density, log_ev = inference.grid_posterior(model, x, points, volume)
+    gaps = []
+
+    def rel(page: float, pkg: float) -> float:
+        gaps.append(abs(page - pkg) / max(1.0, abs(pkg)))
+        assert gaps[-1] <= REL, (v, page, pkg)
+        return pkg
+
+    ev_grid = rel(state["summary"]["log_ev_grid"], float(inference.grid_log_evidence(
+        model, x, n_per_dim=n, lim=6.0)))
+    rel(float(log_ev), ev_grid)
+    post = (grid[:, 3] - density[0]).abs() / density[0].abs().clamp(min=1.0)
+    gaps.append(post.max().item())
+    assert gaps[-1] <= REL, ("posterior on the grid", v, gaps[-1])
+    ev_exact = rel(state["log_ev_exact"], float(model.log_evidence(x)))
+    mean, cov = model.posterior(x)
+    m_exact = rel(state["post_mean_exact"], float(mean))
+    sd_exact = rel(state["post_sd_exact"], float(cov.sqrt()))
+    prob = density[0] * volume
+    m_grid = rel(state["summary"]["post_mean"], float(prob @ points[:, 0]))
+    sd_grid = rel(state["summary"]["post_sd"], float(
+        (prob @ (points[:, 0] - m_grid) ** 2).sqrt()))
+    texts = [" ".join(t.replace("\u2212", "-").split()) for t in state["texts"]]
+    want = [f"log p(x): grid {ev_grid:.6f}, exact {ev_exact:.6f} nats",
+            (f"posterior mean: grid {m_grid:.4f}, exact {m_exact:.4f}; "
+             f"sd: grid {sd_grid:.4f}, exact {sd_exact:.4f}")]
+    joined = " ".join(texts)
+    assert all(w.replace("-0.0000", "0.0000") in joined.replace("-0.0000", "0.0000")
+               for w in want), (want, texts[:3])
+    return max(gaps)
+
+
+@pytest.mark.parametrize("viewport", list(VIEWPORTS))
+def test_bayes_explorer_in_the_page(browser, base_url, viewport):
+    if not (HTML / BAYES_PAGE).is_file():
+        pytest.skip(f"{HTML} has no {BAYES_PAGE}")
+    local = urlsplit(base_url).netloc
+    context = browser.new_context(viewport=VIEWPORTS[viewport])
+    context.route("**/*", lambda route: route.continue_() if urlsplit(route.request.url).netloc
+                  == local else route.abort("internetdisconnected"))
+    errors, external = [], []
+    page = context.new_page()
+    page.on("pageerror", lambda err: errors.append(str(err)))
+    page.on("request", lambda req: None if urlsplit(req.url).netloc == local
+            or req.url.startswith(("data:", "blob:")) else external.append(req.url))
+    try:
+        page.goto(f"{base_url}/{BAYES_PAGE}", wait_until="load", timeout=TIMEOUT_MS)
+        page.wait_for_function("() => document.querySelector('.vae-explorer[data-explorer="
+                               "\"bayes\"]')?.dataset.drawn === 'yes'", timeout=TIMEOUT_MS)
+        el = page.locator('.vae-explorer[data-explorer="bayes"]')
+        handle = el.element_handle()
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        el.screenshot(path=str(SCREENSHOTS / f"book__01.html__bayes-explorer__{viewport}.png"))
+        states = [page.evaluate(BAYES_STATE_JS, handle)]
+        largest = _check_bayes(states[0])
+        values = {n: {states[0]["sliders"][lab]} for n, lab in BAYES_CONTROLS.items()}
+        for name, label in BAYES_CONTROLS.items():
+            slider = page.get_by_role("slider", name=label, exact=True)
+            assert slider.count() == 1, label
+            box = slider.bounding_box()
+            if viewport == "phone":
+                assert box["width"] >= 150, (label, box)
+            slider.focus()
+            for key in ("ArrowLeft", "End", "Home", None):
+                if key is None:
+                    page.mouse.click(box["x"] + 0.7 * box["width"], box["y"] + box["height"] / 2)
+                else:
+                    page.keyboard.press(key)
+                page.evaluate("async (el) => { await el.vegaView.runAsync(); }", handle)
+                state = page.evaluate(BAYES_STATE_JS, handle)
+                largest = max(largest, _check_bayes(state))
+                if state["sliders"][label] != states[-1]["sliders"][label]:
+                    assert state["paths"] != states[-1]["paths"], (label, key)
+                values[name].add(state["sliders"][label])
+                states.append(state)
+        times = [page.evaluate(RESPONSE_JS, [handle, label, value])
+                 for label in BAYES_CONTROLS.values() for value in ("1.5", "0.5", "1.0")]
+    finally:
+        page.close()
+        context.close()
+    assert not errors and not external, (errors, external)
+    assert all(len(v) >= 3 for v in values.values()), values
+    medians = [sorted(times[i:i + 3])[1] for i in range(0, len(times), 3)]
+    assert max(medians) < MAX_RESPONSE_MS, times
+    print(f"\n{viewport}: Bayes explorer, largest relative difference page vs package "
+          f"{largest:.2e}; slowest answer {max(times):.1f} ms")
