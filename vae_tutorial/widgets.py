@@ -3,7 +3,8 @@ r"""Interactive explorers for the chapters (ipywidgets).
 This is the only module of the package that imports ``ipywidgets`` and ``IPython``; it is not
 imported by ``vae_tutorial/__init__.py``. Each function returns a widget to display as the last
 expression of a notebook cell; the rendered book shows the state saved when the notebook was
-executed, and a running kernel makes the sliders live.
+executed, and a running kernel makes the sliders live. Explorers that compute in the page
+itself, with no kernel (chapters 1 and 2), are in :mod:`vae_tutorial.explorers`.
 
 One explorer needs no kernel at all: :func:`image_slider` shows precomputed images and ties its
 slider to them with ``ipywidgets.jslink``, a link the widget script carries out in the browser,
