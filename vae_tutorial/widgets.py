@@ -3,7 +3,8 @@ r"""Interactive explorers for the chapters (ipywidgets).
 This is the only module of the package that imports ``ipywidgets`` and ``IPython``; it is not
 imported by ``vae_tutorial/__init__.py``. Each function returns a widget to display as the last
 expression of a notebook cell; the rendered book shows the state saved when the notebook was
-executed, and a running kernel makes the sliders live.
+executed, and a running kernel makes the sliders live. Explorers that compute in the page
+itself, with no kernel (chapters 1 and 2), are in :mod:`vae_tutorial.explorers`.
 
 One explorer needs no kernel at all: :func:`image_slider` shows precomputed images and ties its
 slider to them with ``ipywidgets.jslink``, a link the widget script carries out in the browser,
@@ -23,7 +24,7 @@ import matplotlib.pyplot as plt
 import torch
 from IPython.display import display
 
-from vae_tutorial import estimators, inference, losses, models, plotting, sampling
+from vae_tutorial import estimators, inference, models, plotting, sampling
 from vae_tutorial._checks import check_positive_int, check_real, check_tensor, shape_str
 
 __all__ = [
@@ -33,7 +34,6 @@ __all__ = [
     "gradient_variance_explorer",
     "image_slider",
     "importance_sampling_explorer",
-    "kl_explorer",
     "latent_traversal",
 ]
 
@@ -46,45 +46,7 @@ def _show(fig) -> None:  # noqa: ANN001
     plt.close(fig)
 
 
-# --- chapters 2-3: KL divergence, Jensen and the ELBO ---
-
-
-def kl_explorer(
-    mu_q: float = 0.0, sigma_q: float = 1.0, mu_p: float = 1.0, sigma_p: float = 0.5
-) -> widgets.Widget:
-    r"""Two 1-D Gaussians q and p with sliders; both densities, both integrands and both KLs.
-
-    Sliders set the means and standard deviations of :math:`q` and :math:`p`. Printed:
-    :math:`\mathrm{KL}(q \,\|\, p)` and :math:`\mathrm{KL}(p \,\|\, q)` from
-    :func:`vae_tutorial.losses.kl_normal_normal`; the figure is
-    :func:`vae_tutorial.plotting.plot_two_gaussians`.
-
-    Args:
-        mu_q, sigma_q, mu_p, sigma_p: Initial slider values.
-
-    Introduced in the chapter "KL divergence".
-    """
-    sliders = {
-        "mu_q": widgets.FloatSlider(value=mu_q, min=-3.0, max=3.0, step=0.1, description="mean q"),
-        "sigma_q": widgets.FloatLogSlider(value=sigma_q, base=2, min=-3, max=2, step=0.1,
-                                          description="sd q"),
-        "mu_p": widgets.FloatSlider(value=mu_p, min=-3.0, max=3.0, step=0.1, description="mean p"),
-        "sigma_p": widgets.FloatLogSlider(value=sigma_p, base=2, min=-3, max=2, step=0.1,
-                                          description="sd p"),
-    }
-
-    def update(mu_q: float, sigma_q: float, mu_p: float, sigma_p: float) -> None:
-        t = lambda v: torch.tensor([v], dtype=torch.float64)  # noqa: E731
-        lq, lp = t(2.0 * math.log(sigma_q)), t(2.0 * math.log(sigma_p))
-        kl_qp = float(losses.kl_normal_normal(t(mu_q), lq, t(mu_p), lp))
-        kl_pq = float(losses.kl_normal_normal(t(mu_p), lp, t(mu_q), lq))
-        print(f"KL(q || p) = {kl_qp:.4f} nats   KL(p || q) = {kl_pq:.4f} nats   "
-              f"difference = {kl_qp - kl_pq:+.4f}")
-        _show(plotting.plot_two_gaussians(mu_q, sigma_q, mu_p, sigma_p))
-
-    out = widgets.interactive_output(update, sliders)
-    return widgets.VBox([widgets.HBox([sliders["mu_q"], sliders["sigma_q"]]),
-                         widgets.HBox([sliders["mu_p"], sliders["sigma_p"]]), out])
+# --- chapter 3: Jensen and the ELBO (chapter 2's is explorers.kl_explorer) ---
 
 
 def elbo_explorer(model=None, x: torch.Tensor | None = None) -> widgets.Widget:  # noqa: ANN001
