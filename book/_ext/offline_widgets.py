@@ -47,6 +47,7 @@ import tarfile
 import tempfile
 from pathlib import Path
 
+from npm_pack import npm_pack
 from sphinx.application import Sphinx
 from sphinx.util import logging
 
@@ -66,15 +67,8 @@ LICENSE = "embed.js.LICENSE.txt"
 
 def _fetch(dest: Path) -> None:
     """Unpack the html-manager's ``dist/`` (without source maps) from npm into ``dest``."""
-    npm = shutil.which("npm")
-    if npm is None:
-        raise RuntimeError("npm is not on PATH")
     with tempfile.TemporaryDirectory() as tmp:
-        out = subprocess.run(
-            [npm, "pack", "--silent", "--pack-destination", tmp, HTML_MANAGER],
-            check=True, capture_output=True, text=True, timeout=600,
-        )
-        tgz = Path(tmp) / out.stdout.strip().splitlines()[-1]
+        tgz = npm_pack(HTML_MANAGER, Path(tmp))
         staging = Path(tmp) / STATIC_SUBDIR
         staging.mkdir()
         with tarfile.open(tgz) as tar:

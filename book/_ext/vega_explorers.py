@@ -29,6 +29,7 @@ import tempfile
 from pathlib import Path
 
 from docutils import nodes
+from npm_pack import npm_pack
 from sphinx.application import Sphinx
 from sphinx.util import logging
 
@@ -49,18 +50,11 @@ CLASS = "vae-explorer"
 
 def _fetch(dest: Path) -> None:
     """``npm pack`` each package and copy its script and licence into ``dest``."""
-    npm = shutil.which("npm")
-    if npm is None:
-        raise RuntimeError("npm is not on PATH")
     with tempfile.TemporaryDirectory() as tmp:
         staging = Path(tmp) / "out"
         staging.mkdir()
         for spec, script in PACKAGES.items():
-            out = subprocess.run(
-                [npm, "pack", "--silent", "--pack-destination", tmp, spec],
-                check=True, capture_output=True, text=True, timeout=600,
-            )
-            tgz = Path(tmp) / out.stdout.strip().splitlines()[-1]
+            tgz = npm_pack(spec, Path(tmp))
             with tarfile.open(tgz) as tar:
                 names = set(tar.getnames())
                 member = f"package/build/{script}"
