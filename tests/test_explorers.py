@@ -189,6 +189,40 @@ def _check_state(state: dict) -> float:
                abs(state["kl_pq"] - kl_pq) / max(1.0, abs(kl_pq)))
 
 
+def _move_each_control(page, handle, viewport, controls, state_js, check, *, keys, click_at,
+                       texts_change=None):  # noqa: ANN001
+    """Move each slider of an explorer with ``keys`` and a mouse click at ``click_at`` of its
+    track; after every move compare the page with the package (``check``, which returns the
+    largest relative difference) and, where the value moved, require a redrawn figure (and new
+    printed numbers where ``texts_change(name)``). Returns the largest difference and the values
+    each control took."""
+    states = [page.evaluate(state_js, handle)]
+    largest = check(states[0])
+    values: dict[str, set] = {n: {states[0]["sliders"][lab]} for n, lab in controls.items()}
+    for name, label in controls.items():
+        slider = page.get_by_role("slider", name=label, exact=True)
+        assert slider.count() == 1, label
+        box = slider.bounding_box()
+        if viewport == "phone":
+            assert box["width"] >= 150, (label, box)
+        slider.focus()
+        for key in (*keys, None):
+            if key is None:  # the mouse: a click on the track
+                page.mouse.click(box["x"] + click_at * box["width"], box["y"] + box["height"] / 2)
+            else:
+                page.keyboard.press(key)
+            page.evaluate("async (el) => { await el.vegaView.runAsync(); }", handle)
+            state = page.evaluate(state_js, handle)
+            largest = max(largest, check(state))
+            if state["sliders"][label] != states[-1]["sliders"][label]:
+                assert state["paths"] != states[-1]["paths"], (label, key, "figure unchanged")
+                if texts_change is not None and texts_change(name):
+                    assert state["texts"] != states[-1]["texts"], (label, key, "numbers unchanged")
+            values[name].add(state["sliders"][label])
+            states.append(state)
+    return largest, values
+
+
 @pytest.mark.parametrize("viewport", list(VIEWPORTS))
 def test_kl_explorer_in_the_page(browser, base_url, viewport):
     local = urlsplit(base_url).netloc
@@ -212,29 +246,13 @@ def test_kl_explorer_in_the_page(browser, base_url, viewport):
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         el.screenshot(path=str(SCREENSHOTS / f"book__02_kl_divergence.html__kl-explorer__"
                                              f"{viewport}__saved.png"))
-        states = [page.evaluate(STATE_JS, handle)]
-        largest = _check_state(states[0])
-        values: dict[str, set] = {n: {states[0]["sliders"][lab]} for n, lab in KL_CONTROLS.items()}
-        for name, label in KL_CONTROLS.items():
-            slider = page.get_by_role("slider", name=label, exact=True)
-            assert slider.count() == 1, label
-            box = slider.bounding_box()
-            if viewport == "phone":
-                assert box["width"] >= 150, (label, box)
-            slider.focus()
-            for key in ("ArrowRight", "End", "Home", None):
-                if key is None:  # the mouse: a click at 30 % of the track
-                    page.mouse.click(box["x"] + 0.3 * box["width"], box["y"] + box["height"] / 2)
-                else:
-                    page.keyboard.press(key)
-                page.evaluate("async (el) => { await el.vegaView.runAsync(); }", handle)
-                state = page.evaluate(STATE_JS, handle)
-                largest = max(largest, _check_state(state))
-                if state["sliders"][label] != states[-1]["sliders"][label]:
-                    assert state["paths"] != states[-1]["paths"], (label, key, "figure unchanged")
-                    assert state["texts"] != states[-1]["texts"] or name.startswith("mu"), key
-                values[name].add(state["sliders"][label])
-                states.append(state)
+        largest, values = _move_each_control(
+            page, handle, viewport, KL_CONTROLS, STATE_JS, _check_state,
+            keys=("ArrowRight", "End", "Home"), click_at=0.3,
+            # a mean moved to the mirror image about the other mean leaves |mu_q - mu_p|, and
+            # so both KLs, unchanged: only the figure must change for the means
+            texts_change=lambda name: not name.startswith("mu"),
+        )
         times = [page.evaluate(RESPONSE_JS, [handle, label, value])
                  for label in KL_CONTROLS.values() for value in ("1.5", "0.5", "2.5")]
         width = page.evaluate("(el) => [el.getBoundingClientRect().right, el.scrollWidth,"
@@ -370,28 +388,10 @@ def test_bayes_explorer_in_the_page(browser, base_url, viewport):
         handle = el.element_handle()
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         el.screenshot(path=str(SCREENSHOTS / f"book__01.html__bayes-explorer__{viewport}.png"))
-        states = [page.evaluate(BAYES_STATE_JS, handle)]
-        largest = _check_bayes(states[0])
-        values = {n: {states[0]["sliders"][lab]} for n, lab in BAYES_CONTROLS.items()}
-        for name, label in BAYES_CONTROLS.items():
-            slider = page.get_by_role("slider", name=label, exact=True)
-            assert slider.count() == 1, label
-            box = slider.bounding_box()
-            if viewport == "phone":
-                assert box["width"] >= 150, (label, box)
-            slider.focus()
-            for key in ("ArrowLeft", "End", "Home", None):
-                if key is None:
-                    page.mouse.click(box["x"] + 0.7 * box["width"], box["y"] + box["height"] / 2)
-                else:
-                    page.keyboard.press(key)
-                page.evaluate("async (el) => { await el.vegaView.runAsync(); }", handle)
-                state = page.evaluate(BAYES_STATE_JS, handle)
-                largest = max(largest, _check_bayes(state))
-                if state["sliders"][label] != states[-1]["sliders"][label]:
-                    assert state["paths"] != states[-1]["paths"], (label, key)
-                values[name].add(state["sliders"][label])
-                states.append(state)
+        largest, values = _move_each_control(
+            page, handle, viewport, BAYES_CONTROLS, BAYES_STATE_JS, _check_bayes,
+            keys=("ArrowLeft", "End", "Home"), click_at=0.7,
+        )
         times = [page.evaluate(RESPONSE_JS, [handle, label, value])
                  for label in BAYES_CONTROLS.values() for value in ("1.5", "0.5", "1.0")]
     finally:
