@@ -47,7 +47,7 @@ import tarfile
 import tempfile
 from pathlib import Path
 
-from npm_pack import npm_pack
+from npm_pack import npm_pack, stage
 from sphinx.application import Sphinx
 from sphinx.util import logging
 
@@ -112,22 +112,6 @@ def loaded_files(folder: Path) -> list[str]:
     return kept
 
 
-def _stage(source: Path, staging: Path) -> list[str]:
-    """Copy what the pages load from ``source`` into ``staging`` (and nothing else)."""
-    kept = loaded_files(source)
-    staging.mkdir(parents=True, exist_ok=True)
-    for old in staging.iterdir():
-        if old.name not in kept:
-            old.unlink() if old.is_file() or old.is_symlink() else shutil.rmtree(old)
-    for name in kept:
-        src, dst = source / name, staging / name
-        stat = src.stat()
-        if not (dst.is_file() and dst.stat().st_size == stat.st_size
-                and dst.stat().st_mtime == stat.st_mtime):
-            shutil.copy2(src, dst)
-    return kept
-
-
 def _configure(app: Sphinx, config) -> None:
     # Set at config-inited, before the environment compares its configuration with the last
     # build's, so an incremental build does not re-read every page. A relative script path is
@@ -157,7 +141,9 @@ def _ensure_fetched(app: Sphinx) -> None:
                            HTML_MANAGER, str(detail).strip(), type="offline_widgets",
                            subtype="fetch")
             return
-    app._offline_widgets_files = _stage(folder, _staging_root(app) / STATIC_SUBDIR)
+    kept = loaded_files(folder)
+    stage(folder, kept, _staging_root(app) / STATIC_SUBDIR)
+    app._offline_widgets_files = kept
 
 
 def _prune_site(app: Sphinx, exception) -> None:

@@ -29,7 +29,7 @@ import tempfile
 from pathlib import Path
 
 from docutils import nodes
-from npm_pack import npm_pack
+from npm_pack import npm_pack, stage
 from sphinx.application import Sphinx
 from sphinx.util import logging
 
@@ -107,12 +107,8 @@ def _ensure_fetched(app: Sphinx) -> None:
             logger.warning("could not fetch vega (%s); the explorers stay empty",
                            str(detail).strip(), type="vega_explorers", subtype="fetch")
             return
-    target = app._vega_staging / STATIC_SUBDIR
-    for script in PACKAGES.values():
-        for name in (script, f"{script}.LICENSE.txt"):
-            src, dst = folder / name, target / name
-            if not (dst.is_file() and dst.stat().st_size == src.stat().st_size):
-                shutil.copy2(src, dst)
+    names = [n for script in PACKAGES.values() for n in (script, f"{script}.LICENSE.txt")]
+    stage(folder, names, app._vega_staging / STATIC_SUBDIR)
 
 
 def _html(spec: object) -> str:
