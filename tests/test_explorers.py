@@ -26,24 +26,26 @@ from __future__ import annotations
 import functools
 import http.server
 import math
-import os
-import shutil
 import threading
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 import torch
 
+# The built book, the Chromium lookup and flags, the viewports and the quiet file server of
+# the page checks (test_browser.py), shared so that both modules open pages the same way.
+from test_browser import (
+    CHROMIUM_ARGS,
+    HTML,
+    SCREENSHOTS,
+    VIEWPORTS,
+    _chromium,
+    _QuietHandler,
+)
+
 from vae_tutorial import explorers, losses
 
-ROOT = Path(__file__).resolve().parents[1]
-HTML = Path(os.environ.get("BOOK_HTML", ROOT / "_build" / "html")).resolve()
-SCREENSHOTS = HTML.parent / "screenshots"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run", "--disable-sync"]
 TIMEOUT_MS = 60_000
-VIEWPORTS = {"desktop": {"width": 1366, "height": 900}, "phone": {"width": 390, "height": 844}}
 KL_PAGE = "book/02_kl_divergence.html"
 KL_CONTROLS = {
     "mu_q": "mean of q, μ_q (units of z)",
@@ -93,11 +95,6 @@ def test_kl_explorer_spec():
 # --- in the built book ---
 
 
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args) -> None:  # noqa: ANN002
-        pass
-
-
 @pytest.fixture(scope="module")
 def base_url():
     if not (HTML / KL_PAGE).is_file():
@@ -114,9 +111,7 @@ def base_url():
 def browser():
     sync_api = pytest.importorskip("playwright.sync_api",
                                    reason="Playwright's Python package is not installed")
-    executable = next((shutil.which(c) for c in (os.environ.get("CHROMIUM"), "chromium",
-                                                 "chromium-browser") if c and shutil.which(c)),
-                      None)
+    executable = _chromium()
     if executable is None:
         pytest.skip("no Chromium found: `apt-get install chromium` or set CHROMIUM=/path")
     with sync_api.sync_playwright() as pw:
