@@ -49,7 +49,8 @@ def test_log_problems_join_wrapped_lines():
 
 
 def test_a_clean_log_has_no_problems():
-    log = "Output written on vae-derived.pdf (170 pages).\nLaTeX Warning: Rerun to get /PageLabels entry.\n"
+    log = ("Output written on vae-derived.pdf (170 pages).\n"
+           "LaTeX Warning: Rerun to get /PageLabels entry.\n")
     assert check_pdf.log_problems(log) == ([], [])
     assert check_pdf.latex_errors(log) == []
 
@@ -65,7 +66,8 @@ def _site(tmp_path: Path, *, ship: bool, link: bool) -> tuple[Path, Path]:
     pdf.write_bytes(b"%PDF-1.5 made up")
     html = tmp_path / "html"
     (html / "book").mkdir(parents=True)
-    body = '<a class="reference external" href="../vae-derived.pdf">vae-derived.pdf</a>' if link else ""
+    anchor = '<a class="reference external" href="../vae-derived.pdf">vae-derived.pdf</a>'
+    body = anchor if link else ""
     (html / "book" / "intro.html").write_text(f"<html><body>{body}</body></html>")
     if ship:
         shutil.copy(pdf, html / "vae-derived.pdf")
@@ -86,8 +88,10 @@ def test_site_with_the_file_but_no_link(tmp_path):
     assert problems == ["book/intro.html has no link to vae-derived.pdf"]
 
 
-@pytest.mark.skipif(not check_pdf.PDF.is_file(), reason="no _build/latex/vae-derived.pdf (run `make pdf`)")
-@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="pdftotext (poppler-utils) not installed")
+@pytest.mark.skipif(not check_pdf.PDF.is_file(),
+                    reason="no _build/latex/vae-derived.pdf (run `make pdf`)")
+@pytest.mark.skipif(shutil.which("pdftotext") is None,
+                    reason="pdftotext (poppler-utils) not installed")
 def test_the_built_pdf():
     report = check_pdf.check()
     assert not report.errors, report.errors

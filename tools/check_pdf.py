@@ -111,7 +111,9 @@ def log_problems(log: str) -> tuple[list[str], list[str]]:
     """(undefined references, missing characters) reported in a LaTeX log."""
     # TeX wraps log lines at 79 characters: join them before matching
     flat = re.sub(r"\n(?!\n)", "", log)
-    undefined = re.findall(r"LaTeX Warning: (?:Hyper r|R)eference `[^']*' on page \d+ undefined", flat)
+    undefined = re.findall(
+        r"LaTeX Warning: (?:Hyper r|R)eference `[^']*' on page \d+ undefined", flat
+    )
     missing = re.findall(r"Missing character: [^!]*?!", flat)
     return undefined, missing
 
@@ -139,7 +141,8 @@ def check(pdf: Path = PDF, log: Path | None = None, html: Path | None = None,
     text = _run(["pdftotext", "-enc", "UTF-8", str(pdf), "-"])
     flat = normalize(text)
     for title in chapter_titles(root):
-        (report.chapters_found if normalize(title) in flat else report.chapters_missing).append(title)
+        found = normalize(title) in flat
+        (report.chapters_found if found else report.chapters_missing).append(title)
     report.unresolved = unresolved_marks(text)
 
     log = log or pdf.with_suffix(".log")
@@ -177,7 +180,8 @@ def site_problems(pdf: Path, html: Path) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--pdf", type=Path, default=PDF)
-    parser.add_argument("--log", type=Path, default=None, help="LaTeX log (default: beside the PDF)")
+    parser.add_argument("--log", type=Path, default=None,
+                        help="LaTeX log (default: beside the PDF)")
     parser.add_argument("--html", type=Path, default=None,
                         help="built site that must ship the PDF and link to it from the intro")
     args = parser.parse_args(argv)
