@@ -1,0 +1,204 @@
+r"""What the browser tests of the explorers share (``tests/test_explorer_*.py``).
+
+* the fixtures ``base_url`` (the built book served on 127.0.0.1) and ``browser`` (Chromium
+  through Playwright), skipped where the book is not built or no browser is found, as in
+  ``tests/test_browser.py``; a test module imports them by name;
+* :func:`open_explorer`: one explorer of one chapter in a fresh page, every request to another
+  host aborted (the network off), with the page errors, the outside requests and the bytes of
+  every response collected, screenshots before and after;
+* :func:`move_each_control`: move every slider with the keyboard and a mouse click, compare the
+  page with the package after each move and require a redrawn figure;
+* :func:`response_times`: the time from a slider's input event to the chart recomputed and
+  redrawn, three moves per control, and :func:`check_response_times`.
+
+A chapter's test supplies the explorer's controls (``{parameter name: accessible name}``), a
+JavaScript function that reads the explorer's state (sliders, printed text, the Vega signals
+and datasets behind the numbers, the drawn paths) and a Python function that compares one state
+with :mod:`vae_tutorial` and returns the largest relative difference.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import http.server
+import threading
+from collections.abc import Callable, Iterator
+from urllib.parse import urlsplit
+
+import pytest
+from test_browser import (
+    CHROMIUM_ARGS,
+    HTML,
+    SCREENSHOTS,
+    VIEWPORTS,
+    _chromium,
+    _QuietHandler,
+)
+
+__all__ = ["HTML", "MAX_PAGE_BYTES", "MAX_RESPONSE_MS", "REL", "SLIDERS_JS", "VIEWPORTS",
+           "base_url", "browser", "check_response_times", "move_each_control", "open_explorer",
+           "response_times"]
+
+TIMEOUT_MS = 60_000
+#: Closed forms: the page's full-precision numbers against the package, relative.
+REL = 1e-9
+MAX_RESPONSE_MS = 100.0
+#: The heaviest chapter page before the explorers (issue 10): no page may weigh more.
+MAX_PAGE_BYTES = 6.6e6
+
+#: A JavaScript snippet (a function body's first lines) that reads the sliders by their
+#: accessible names into ``sliders`` and the explorer's SVG text into ``texts``.
+SLIDERS_JS = """
+  const view = el.vegaView;
+  const sliders = {};
+  el.querySelectorAll('.vega-bind input[type=range], .vega-bind select').forEach((i) => {
+    sliders[i.getAttribute('aria-label')] = i.value; });
+  const texts = [...el.querySelectorAll('svg text')].map((t) => t.textContent);
+"""
+
+# Time from a slider's input event to the chart recomputed and redrawn, in ms.
+RESPONSE_JS = """async ([el, label, value]) => {
+  const input = el.querySelector(`input[aria-label="${label}"]`);
+  const t0 = performance.now();
+  input.value = value;
+  input.dispatchEvent(new Event('input', {bubbles: true}));
+  await el.vegaView.runAsync();
+  await new Promise((r) => requestAnimationFrame(() => r()));
+  return performance.now() - t0;
+}"""
+
+
+@pytest.fixture(scope="module")
+def base_url():
+    if not (HTML / "book" / "intro.html").is_file():
+        pytest.skip(f"{HTML} has no book/intro.html: run `make book` first")
+    handler = functools.partial(_QuietHandler, directory=str(HTML))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    sync_api = pytest.importorskip("playwright.sync_api",
+                                   reason="Playwright's Python package is not installed")
+    executable = _chromium()
+    if executable is None:
+        pytest.skip("no Chromium found: `apt-get install chromium` or set CHROMIUM=/path")
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@contextlib.contextmanager
+def open_explorer(browser, base_url: str, page_path: str, name: str,  # noqa: ANN001
+                  viewport: str) -> Iterator[tuple]:
+    """Open ``page_path`` at ``viewport`` with the network off and wait for explorer ``name``.
+
+    Yields ``(page, handle, log)``: the Playwright page, the explorer's element handle and a
+    dict with the page's ``errors``, the ``external`` requests and the ``weight`` of each
+    response (bytes). On leaving, a screenshot of the explorer goes to ``_build/screenshots``
+    and the test fails if the page logged an error, asked another host for anything, was wider
+    than the screen or weighs more than :data:`MAX_PAGE_BYTES`.
+    """
+    if not (HTML / page_path).is_file():
+        pytest.skip(f"{HTML} has no {page_path}")
+    local = urlsplit(base_url).netloc
+    context = browser.new_context(viewport=VIEWPORTS[viewport])
+    context.route("**/*", lambda route: route.continue_() if urlsplit(route.request.url).netloc
+                  == local else route.abort("internetdisconnected"))
+    log: dict = {"errors": [], "external": [], "weight": {}}
+    page = context.new_page()
+    page.on("pageerror", lambda err: log["errors"].append(str(err)))
+    page.on("console", lambda msg: log["errors"].append(msg.text)
+            if msg.type == "error" else None)
+    page.on("request", lambda req: None if urlsplit(req.url).netloc == local
+            or req.url.startswith(("data:", "blob:")) else log["external"].append(req.url))
+    page.on("response", lambda resp: log["weight"].__setitem__(resp.url,
+                                                               len(resp.body() or b"")))
+    selector = f'.vae-explorer[data-explorer="{name}"]'
+    shot = SCREENSHOTS / f"{page_path.replace('/', '__')}__{name}-explorer__{viewport}"
+    try:
+        page.goto(f"{base_url}/{page_path}", wait_until="load", timeout=TIMEOUT_MS)
+        page.wait_for_function(f"() => document.querySelector('{selector}')?.dataset.drawn"
+                               " === 'yes'", timeout=TIMEOUT_MS)
+        el = page.locator(selector)
+        assert el.count() == 1, f"{page_path} has {el.count()} explorers named {name!r}"
+        handle = el.element_handle()
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        el.screenshot(path=f"{shot}__saved.png")
+        yield page, handle, log
+        el.screenshot(path=f"{shot}.png")
+        width = page.evaluate("(el) => [el.getBoundingClientRect().right, el.scrollWidth,"
+                              " el.clientWidth, document.documentElement.clientWidth]", handle)
+    finally:
+        page.close()
+        context.close()
+    assert not log["errors"] and not log["external"], (log["errors"], log["external"])
+    assert width[0] <= width[3] + 1 and width[1] <= width[2] + 1, ("wider than the screen",
+                                                                   width)
+    total = sum(log["weight"].values())
+    assert total < MAX_PAGE_BYTES, f"page weight {total / 1e6:.2f} MB"
+    log["total_bytes"] = total
+
+
+def move_each_control(page, handle, viewport: str, controls: dict[str, str], state_js: str,  # noqa: ANN001
+                      check: Callable[[dict], float], *, keys: tuple[str, ...] = (
+                          "ArrowRight", "End", "Home"), click_at: float = 0.3,
+                      texts_change: Callable[[str], bool] | None = None) -> tuple[float, dict]:
+    """Move each slider of an explorer with ``keys`` and a mouse click at ``click_at`` of its
+    track; after every move compare the page with the package (``check``, which returns the
+    largest relative difference) and, where the value moved, require a redrawn figure (and new
+    printed numbers where ``texts_change(name)``, by default always).
+
+    ``state_js`` is a JavaScript function of the explorer's element returning at least
+    ``sliders`` (accessible name -> value), ``texts`` and ``paths`` (the drawn marks); start it
+    with :data:`SLIDERS_JS`. On the phone each slider's track must be at least 150 px wide.
+
+    Returns:
+        The largest difference ``check`` returned and, per control, the set of values it took.
+    """
+    states = [page.evaluate(state_js, handle)]
+    largest = check(states[0])
+    values: dict[str, set] = {n: {states[0]["sliders"][lab]} for n, lab in controls.items()}
+    for name, label in controls.items():
+        slider = page.get_by_role("slider", name=label, exact=True)
+        assert slider.count() == 1, label
+        box = slider.bounding_box()
+        if viewport == "phone":
+            assert box["width"] >= 150, (label, box)
+        slider.focus()
+        for key in (*keys, None):
+            if key is None:  # the mouse: a click on the track
+                page.mouse.click(box["x"] + click_at * box["width"], box["y"] + box["height"] / 2)
+            else:
+                page.keyboard.press(key)
+            page.evaluate("async (el) => { await el.vegaView.runAsync(); }", handle)
+            state = page.evaluate(state_js, handle)
+            largest = max(largest, check(state))
+            if state["sliders"][label] != states[-1]["sliders"][label]:
+                assert state["paths"] != states[-1]["paths"], (label, key, "figure unchanged")
+                if texts_change is None or texts_change(name):
+                    assert state["texts"] != states[-1]["texts"], (label, key, "numbers unchanged")
+            values[name].add(state["sliders"][label])
+            states.append(state)
+    assert all(len(v) >= 3 for v in values.values()), ("a control took < 3 values", values)
+    return largest, values
+
+
+def response_times(page, handle, labels, values=("1.5", "0.5", "1.0")) -> list[float]:  # noqa: ANN001
+    """Milliseconds from each slider's input event to the chart redrawn: each label, each value."""
+    return [page.evaluate(RESPONSE_JS, [handle, label, value])
+            for label in labels for value in values]
+
+
+def check_response_times(times: list[float], per_control: int = 3) -> None:
+    """The median of each control's moves within :data:`MAX_RESPONSE_MS` (one slow frame on a
+    busy 2-core machine is reported, not failed)."""
+    medians = [sorted(times[i:i + per_control])[per_control // 2]
+               for i in range(0, len(times), per_control)]
+    assert max(medians) < MAX_RESPONSE_MS, f"answers in ms, per control: {times}"
