@@ -26,7 +26,23 @@ displayed through its ``_repr_mimebundle_``.
 """
 
 from vae_tutorial.explorers.bayes import bayes_grid_explorer
+from vae_tutorial.explorers.change_of_variables import change_of_variables_explorer
+from vae_tutorial.explorers.decoder import interpolation_explorer, latent_traversal_explorer
+from vae_tutorial.explorers.elbo import elbo_explorer
+from vae_tutorial.explorers.gradients import gradient_variance_explorer
+from vae_tutorial.explorers.importance import importance_sampling_explorer
 from vae_tutorial.explorers.kl import kl_explorer
 from vae_tutorial.explorers.spec import MIME_TYPE, Explorer
 
-__all__ = ["MIME_TYPE", "Explorer", "bayes_grid_explorer", "kl_explorer"]
+__all__ = [
+    "MIME_TYPE",
+    "Explorer",
+    "bayes_grid_explorer",
+    "change_of_variables_explorer",
+    "elbo_explorer",
+    "gradient_variance_explorer",
+    "importance_sampling_explorer",
+    "interpolation_explorer",
+    "kl_explorer",
+    "latent_traversal_explorer",
+]

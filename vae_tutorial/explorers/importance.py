@@ -5,4 +5,9 @@ Introduced in the chapter "Importance sampling".
 
 from __future__ import annotations
 
-__all__: list[str] = []
+__all__ = ["importance_sampling_explorer"]
+
+
+def importance_sampling_explorer(*args, **kwargs):  # noqa: ANN002, ANN003, ANN201
+    """Placeholder: being written (issue 10)."""
+    raise NotImplementedError("importance_sampling_explorer is being written")

@@ -18,7 +18,7 @@
         // without the value that Vega prints after the track (the slider reports that).
         el.querySelectorAll(".vega-bind").forEach(function (bind) {
           var name = bind.querySelector(".vega-bind-name");
-          var input = bind.querySelector("input");
+          var input = bind.querySelector("input, select");
           if (name && input) input.setAttribute("aria-label", name.textContent.trim());
         });
         el.dataset.drawn = "yes";
