@@ -1,7 +1,8 @@
 """Execute chapter notebooks in place so their saved outputs (compared by nbval) are current.
 
 Usage: python -m tools.execute book/07_vae_on_digits.ipynb [more.ipynb ...]
-Runs from the notebook's own folder, as the book build does, and stores widget state.
+Runs from the notebook's own folder, as the book build does, and stores widget state: the state
+of the widgets this run created (a progress bar), none left over from an earlier run.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from nbclient import NotebookClient
 def main(paths: list[str]) -> None:
     for p in map(Path, paths):
         nb = nbformat.read(p, as_version=4)
+        # nbclient writes the widget state only when the run made widgets: drop the old one first
+        nb.metadata.pop("widgets", None)
         start = time.perf_counter()
         NotebookClient(
             nb,
