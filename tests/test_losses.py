@@ -245,6 +245,50 @@ def test_log_bernoulli_is_stable_for_large_logits():
     torch.testing.assert_close(out, torch.tensor([-400.0], dtype=F64))
 
 
+# --- the Gaussians at the extremes: finite wherever the true value is finite in the dtype ---
+
+
+@pytest.mark.parametrize(("dtype", "logvar"), [(torch.float32, -100.0), (torch.float32, 80.0),
+                                               (torch.float64, -1e3), (torch.float64, 1e3)])
+def test_kl_normal_normal_of_q_with_itself_is_zero_at_extreme_variances(dtype, logvar):
+    # KL(q || q) = 0 at any variance; exp(logvar_q) * exp(-logvar_p) gave 0 * inf = nan / inf
+    mu = torch.tensor([[0.0, 3.0]], dtype=dtype)
+    lv = torch.full((1, 2), logvar, dtype=dtype)
+    out = losses.kl_normal_normal(mu, lv, mu, lv, reduction="none")
+    torch.testing.assert_close(out, torch.zeros(1, dtype=dtype))
+
+
+@pytest.mark.parametrize(("dtype", "logvar"), [(torch.float32, -100.0), (torch.float64, -1e3)])
+def test_log_normal_diag_at_the_mean_with_a_tiny_variance(dtype, logvar):
+    # at x = mu the quadratic term is 0, not 0 * inf: log N = -1/2 (log 2 pi + logvar) per dim
+    mu = torch.tensor([[1.0, -2.0]], dtype=dtype)
+    lv = torch.full((1, 2), logvar, dtype=dtype)
+    want = torch.full((1,), -(math.log(2 * math.pi) + logvar), dtype=dtype)
+    torch.testing.assert_close(losses.log_normal_diag(mu, mu, lv), want)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.floats(-30, 30), st.floats(-60, 60), st.floats(-30, 30), st.floats(-60, 60),
+       st.floats(-20, 20))
+def test_gaussians_in_float32_match_float64_references_over_wide_ranges(mu_q, lv_q, mu_p, lv_p,
+                                                                       x):
+    # float32 results against torch.distributions in float64, over variances from e^-60 to e^60;
+    # tolerance: float32 rounding of each term, relative to the largest term's size
+    f32 = lambda v: torch.tensor([[v]], dtype=torch.float32)  # noqa: E731
+    ref_q = Normal(torch.tensor(mu_q, dtype=F64), torch.tensor(lv_q / 2, dtype=F64).exp())
+    ref_p = Normal(torch.tensor(mu_p, dtype=F64), torch.tensor(lv_p / 2, dtype=F64).exp())
+    want_kl = kl_divergence(ref_q, ref_p).item()
+    got_kl = losses.kl_normal_normal(f32(mu_q), f32(lv_q), f32(mu_p), f32(lv_p),
+                                     reduction="none").item()
+    terms = abs(lv_p) + abs(lv_q) + math.exp(lv_q - lv_p) + (mu_q - mu_p) ** 2 * math.exp(-lv_p)
+    assert math.isfinite(got_kl) and abs(got_kl - want_kl) <= 1e-5 * (1 + terms), (got_kl,
+                                                                                   want_kl)
+    want_lp = ref_q.log_prob(torch.tensor(x, dtype=F64)).item()
+    got_lp = losses.log_normal_diag(f32(x), f32(mu_q), f32(lv_q)).item()
+    terms = 2 + abs(lv_q) + (x - mu_q) ** 2 * math.exp(-lv_q)
+    assert math.isfinite(got_lp) and abs(got_lp - want_lp) <= 1e-5 * terms, (got_lp, want_lp)
+
+
 def test_elbo_with_k_samples_is_mean_of_single_sample_elbos(device, generator):
     inputs, _, _ = _elbo_inputs(generator, (4,), K)
     x, logits, mu, logvar = (inputs[k].to(device) for k in ("x", "logits", "mu", "logvar"))

@@ -110,8 +110,10 @@ def log_normal_diag(
         check_same_shape("logvar", logvar, "mu", mu)
         check_broadcast("x", x, "mu", mu)
     # \log N(x; \mu, \sigma^2)
-    #     = -1/2 \sum_j [\log 2\pi + \log\sigma_j^2 + (x_j-\mu_j)^2 / \sigma_j^2]
-    log_prob = -0.5 * (_LOG_2PI + logvar + (x - mu).pow(2) * torch.exp(-logvar)).sum(-1)
+    #     = -1/2 \sum_j [\log 2\pi + \log\sigma_j^2 + ((x_j-\mu_j) / \sigma_j)^2];
+    # the residual is standardized before squaring, (x - mu) * exp(-logvar / 2), so a tiny
+    # variance with x = mu gives 0 rather than 0 * inf = nan (exp(-logvar) overflows first)
+    log_prob = -0.5 * (_LOG_2PI + logvar + ((x - mu) * torch.exp(-0.5 * logvar)).pow(2)).sum(-1)
     return reduce(log_prob, reduction)
 
 
@@ -334,11 +336,15 @@ def kl_normal_normal(
         check_same_shape("logvar_p", logvar_p, "mu_p", mu_p)
         check_broadcast("mu_p", mu_p, "mu_q", mu_q)
     # KL = 1/2 \sum_j [\log\sigma_p^2 - \log\sigma_q^2
-    #                  + (\sigma_q^2 + (\mu_q - \mu_p)^2) / \sigma_p^2 - 1]
+    #                  + \sigma_q^2 / \sigma_p^2 + ((\mu_q - \mu_p) / \sigma_p)^2 - 1],
+    # with \sigma_q^2 / \sigma_p^2 = exp(logvar_q - logvar_p) and the mean difference
+    # standardized before squaring: finite for q = p at any variance the dtype holds, where
+    # exp(logvar_q) * exp(-logvar_p) gives 0 * inf = nan
     kl = 0.5 * (
         logvar_p
         - logvar_q
-        + (torch.exp(logvar_q) + (mu_q - mu_p).pow(2)) * torch.exp(-logvar_p)
+        + torch.exp(logvar_q - logvar_p)
+        + ((mu_q - mu_p) * torch.exp(-0.5 * logvar_p)).pow(2)
         - 1.0
     ).sum(-1)
     return reduce(kl, reduction)
