@@ -6,6 +6,8 @@ r"""Sampling from the approximate posterior and the two gradient estimators it a
   :math:`q_\phi = \mathcal{N}(\mu, \operatorname{diag}\sigma^2)`,
   :math:`\phi = (\mu, \log\sigma^2)`.
 * :func:`gradient_variance`: the mean and variance of either estimator over repeated draws.
+* :func:`sum_of_squares_gradient_variance`: both variances in closed form for
+  :math:`f(z) = \sum_i z_i^2`.
 
 Introduced in the chapter "The reparameterization trick".
 
@@ -19,6 +21,7 @@ References:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -38,6 +41,7 @@ __all__ = [
     "pathwise_gradient",
     "reparameterize",
     "score_function_gradient",
+    "sum_of_squares_gradient_variance",
 ]
 
 
@@ -394,3 +398,104 @@ def gradient_variance(
         var_logvar=g_logvar.var(0, unbiased=True),
         n_repeats=n_repeats,
     )
+
+
+def sum_of_squares_gradient_variance(
+    mu: torch.Tensor,
+    logvar: torch.Tensor,
+    n_samples: int = 1,
+    *,
+    baseline: float | torch.Tensor = 0.0,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    r"""Exact variances of the score-function and pathwise estimates of
+    :math:`\nabla_\mu \mathbb{E}_q[f(z)]` for :math:`f(z) = \sum_i z_i^2`.
+
+    For :math:`q = \mathcal{N}(\mu, \operatorname{diag}\sigma^2)`, :math:`K` samples per
+    estimate and a constant baseline :math:`b` (as in :func:`score_function_gradient`), write
+    :math:`m = \mathbb{E}_q[f] = \sum_i (\mu_i^2 + \sigma_i^2)` and
+    :math:`v = \operatorname{Var}_q[f] = \sum_i (4\mu_i^2\sigma_i^2 + 2\sigma_i^4)`. The
+    pathwise estimate of :math:`\partial/\partial\mu_j` averages :math:`2 z_j`; the score-function
+    one averages :math:`(f(z) - b)\,\varepsilon_j / \sigma_j`. Their variances are
+
+    .. math::
+        \operatorname{Var}\big[\hat g^{\text{path}}_j\big] = \frac{4\sigma_j^2}{K},
+        \qquad
+        \operatorname{Var}\big[\hat g^{\text{score}}_j\big]
+        = \frac{(m - b + 2\sigma_j^2)^2 + v + 4\mu_j^2\sigma_j^2 + 4\sigma_j^4}{K\,\sigma_j^2}.
+
+    The second follows from the Gaussian moments :math:`\mathbb{E}\varepsilon^2 = 1`,
+    :math:`\mathbb{E}\varepsilon^4 = 3`, :math:`\mathbb{E}\varepsilon^6 = 15` (odd ones 0):
+    split :math:`f - b = A + B` with :math:`A = z_j^2` and :math:`B` the rest (independent of
+    :math:`\varepsilon_j`), then :math:`\mathbb{E}[A^2\varepsilon_j^2] = \mu_j^4 +
+    18\mu_j^2\sigma_j^2 + 15\sigma_j^4`, :math:`\mathbb{E}[A\varepsilon_j^2] = \mu_j^2 +
+    3\sigma_j^2`, and subtracting the squared mean :math:`(2\mu_j)^2` leaves a sum of squares
+    and positive terms (no cancellation). With :math:`L = 1`, :math:`b = 0`,
+    :math:`\mu = \sigma = 1` and :math:`K = 1` the two are 30 and 4.
+
+    Args:
+        mu: Means of :math:`q`.
+        logvar: Log-variances of :math:`q`, the shape of ``mu``.
+        n_samples: K, samples averaged in one estimate.
+        baseline: Constant :math:`b` subtracted from :math:`f` by the score-function
+            estimator (a float, or a tensor broadcasting against ``mu``'s batch dims).
+
+    Shape:
+        - mu, logvar: :math:`(*, L)`; the last dim holds the coordinates of :math:`z`.
+        - baseline: a float or :math:`(*)`.
+        - Output: two tensors of shape :math:`(*, L)`.
+
+    Returns:
+        ``(var_score, var_pathwise)``: the variance of one estimate of each coordinate of
+        :math:`\nabla_\mu \mathbb{E}_q[f]` (units of :math:`f^2` per unit of :math:`\mu^2`);
+        sum over the last dim for the total variance, as
+        ``gradient_variance(...).var_mu.sum()`` estimates it.
+
+    Raises:
+        TypeError: If an input is not a floating-point tensor, ``n_samples`` not an int or
+            ``baseline`` not a real number or tensor.
+        ValueError: If shapes do not match, values are not finite or ``n_samples < 1``.
+
+    References:
+        Mohamed et al. (2020), section 3 and figure 4 (the same comparison, measured).
+
+    Examples:
+        >>> import torch
+        >>> from vae_tutorial import sampling
+        >>> mu, logvar = torch.ones(1, dtype=torch.float64), torch.zeros(1, dtype=torch.float64)
+        >>> var_score, var_path = sampling.sum_of_squares_gradient_variance(mu, logvar)
+        >>> var_score.item(), var_path.item()         # chapter 5, exercise: 30 and 4
+        (30.0, 4.0)
+        >>> # L = 16, b = E_q[f]: about 1.5 L + 3 = 27 times the pathwise total
+        >>> mu, logvar = torch.ones(16, dtype=torch.float64), torch.zeros(16, dtype=torch.float64)
+        >>> s, p = sampling.sum_of_squares_gradient_variance(mu, logvar, baseline=32.0)
+        >>> round((s.sum() / p.sum()).item(), 6)
+        27.0
+
+    Introduced in the chapter "The reparameterization trick".
+    """
+    if is_validation_enabled():
+        _check_gaussian(mu, logvar, n_samples)
+        if isinstance(baseline, torch.Tensor):
+            check_tensor("baseline", baseline)
+        elif isinstance(baseline, bool) or not isinstance(baseline, (int, float)):
+            raise TypeError(
+                f"baseline must be a real number or a tensor; got {type(baseline).__name__}"
+            )
+        elif not math.isfinite(baseline):
+            raise ValueError(f"baseline must be finite; got {baseline}")
+    b = baseline.unsqueeze(-1) if isinstance(baseline, torch.Tensor) else baseline
+    # \sigma^2 = \exp(\log\sigma^2)
+    var = torch.exp(logvar)
+    mu2 = mu * mu
+    # m = E_q[f] = \sum_i (\mu_i^2 + \sigma_i^2)
+    mean_f = (mu2 + var).sum(-1, keepdim=True)
+    # v = Var_q[f] = \sum_i (4 \mu_i^2 \sigma_i^2 + 2 \sigma_i^4)
+    var_f = (4.0 * mu2 * var + 2.0 * var * var).sum(-1, keepdim=True)
+    # Var[score_j] = ((m - b + 2 s_j^2)^2 + v + 4 mu_j^2 s_j^2 + 4 s_j^4) / (K s_j^2)
+    shifted = mean_f - b + 2.0 * var
+    var_score = (shifted * shifted + var_f + 4.0 * mu2 * var + 4.0 * var * var) / (
+        n_samples * var
+    )
+    # Var[pathwise_j] = Var[2 z_j] / K = 4 s_j^2 / K
+    var_pathwise = 4.0 * var / n_samples
+    return var_score, var_pathwise
