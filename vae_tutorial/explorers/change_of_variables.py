@@ -95,16 +95,22 @@ def change_of_variables_explorer(
 
     # the grid of both density curves and of the map: t_i = -LIM + 2 LIM i / (N - 1)
     grid_step = 2 * LIM / (N_GRID - 1)
-    readout = (
-        "['ε ∈ [' + format(a, '.2f') + ', ' + format(b, '.2f') + ']  ↦  z = μ + σε ∈ ['"
-        " + format(z_a, '.3f') + ', ' + format(z_b, '.3f') + ']',"
-        " 'P(ε in interval) = ' + format(p_eps, '.6f') + ' = P(z in image) = '"
-        " + format(p_z, '.6f'),"
-        " 'log |det J| = log σ = ' + format(log_det, '.6f') + ' nats',"
-        " 'at the dot, ε = a: log q(z) = log N(z; μ, σ²) = ' + format(log_q_z, '.6f'),"
-        " '= log N(ε; 0, 1) − log σ = ' + format(log_n_eps, '.6f') + ' − ('"
-        " + format(log_det, '.6f') + ') = ' + format(log_q_jac, '.6f')]"
+    # the printed numbers, in two columns: the interval and its probability on both sides; the
+    # log-determinant and log q(z) at the dot, directly and through the Jacobian
+    readout_left = (
+        "['ε ∈ [' + format(a, '.2f') + ', ' + format(b, '.2f') + ']',"
+        " '↦ z ∈ [' + format(z_a, '.3f') + ', ' + format(z_b, '.3f') + ']',"
+        " 'P(ε in interval) = ' + format(p_eps, '.6f'),"
+        " 'P(z in image) = ' + format(p_z, '.6f')]"
     )
+    readout_right = (
+        "['log |det J| = log σ = ' + format(log_det, '.6f'),"
+        " 'at the dot, log q(z) = ' + format(log_q_z, '.6f'),"
+        " 'log N(ε; 0, 1) = ' + format(log_n_eps, '.6f'),"
+        " 'log N(ε) − log σ = ' + format(log_q_jac, '.6f')]"
+    )
+    text = {"type": "text", "fontSize": 16, "align": "left", "baseline": "top", "y": 0,
+            "lineHeight": 21}
     x_eps = {"title": "ε (units of ε)", "type": "quantitative",
              "scale": {"domain": [-LIM, LIM], "nice": False}}
     x_z = {"title": "z (units of z)", "type": "quantitative",
@@ -187,10 +193,9 @@ def change_of_variables_explorer(
             {"calculate": "mu + sigma * datum.t", "as": "z_map"},
         ],
         "vconcat": [
-            {"width": WIDTH, "height": 100, "data": {"values": [{}]}, "transform": [],
-             "mark": {"type": "text", "text": {"expr": readout}, "fontSize": 14,
-                      "align": "left", "baseline": "top", "x": 0, "y": 0, "lineHeight": 20,
-                      "name": "readout"}},
+            {"width": WIDTH, "height": 84, "data": {"values": [{}]}, "transform": [],
+             "layer": [{"mark": dict(text, x=0, text={"expr": readout_left})},
+                       {"mark": dict(text, x=WIDTH // 2 + 10, text={"expr": readout_right})}]},
             {"width": WIDTH, "height": 150,
              "title": "Noise: q(ε) = N(ε; 0, 1), the interval [a, a + w] shaded",
              "layer": [curve("t", "q_eps", P_COLOR, "density of ε", x_eps),
