@@ -202,11 +202,13 @@ def elbo_explorer(
         {"name": "hi", "expr": f"max({MU_RANGE[1]!r}, post_mean + 4 * post_sd, mu + 4 * s)"},
     ]
     f4 = "format({}, '.4f')".format
+    # five short lines, so that the numbers stay legible when the chart is scaled to a phone
     readout = (
-        f"['log p(x) = ' + {f4('log_ev')} + ' nats (exact; q does not move it)', "
-        f"'ELBO = ' + {f4('elbo')} + ' nats,  gap KL(q ‖ p(z | x)) = ' + {f4('kl')}, "
+        f"['log p(x) = ' + {f4('log_ev')} + ' nats (exact)', "
+        f"'ELBO = ' + {f4('elbo')} + ' nats', "
+        f"'gap KL(q ‖ p(z | x)) = ' + {f4('kl')} + ' nats', "
         f"'ELBO + KL = ' + {f4('total')} + ' nats = log p(x)', "
-        f"'posterior p(z | x): mean ' + {f4('post_mean')} + ', sd ' + {f4('post_sd')}]"
+        f"'posterior: mean ' + {f4('post_mean')} + ', sd ' + {f4('post_sd')}]"
     )
     names = ["posterior p(z | x)", "q(z)"]
     densities = {
@@ -265,9 +267,9 @@ def elbo_explorer(
             {"calculate": "exp(datum.log_q)", "as": "q"},
         ],
         "vconcat": [
-            {"width": WIDTH, "height": 80, "data": {"values": [{}]},
-             "mark": {"type": "text", "fontSize": 15, "fontWeight": "bold", "align": "left",
-                      "baseline": "top", "x": 0, "y": 0, "lineHeight": 20, "name": "readout"},
+            {"width": WIDTH, "height": 110, "data": {"values": [{}]},
+             "mark": {"type": "text", "fontSize": 17, "fontWeight": "bold", "align": "left",
+                      "baseline": "top", "x": 0, "y": 0, "lineHeight": 22, "name": "readout"},
              "encoding": {"text": {"value": {"expr": readout}}}},
             densities,
             number_line,
