@@ -199,7 +199,7 @@ def gradient_variance_explorer(
             _panel("K", "K, samples per estimate", *RANGES["n_samples"][:2], "k",
                    "Against K: both fall as 1/K, the gap stays"),
             _panel("L", "L, latent dimension", *RANGES["latent_dim"][:2], "dim",
-                   "Against L: pathwise grows like L, score function like L³"),
+                   "Against L: pathwise grows like L, score function like L³ if b = 0"),
         ],
         "resolve": {"scale": {"color": "independent", "strokeDash": "independent"},
                     "legend": {"color": "independent", "strokeDash": "independent"}},
