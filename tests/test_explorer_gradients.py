@@ -152,7 +152,11 @@ STATE_JS = """(el) => {
   const signals = {};
   ['var_score', 'var_pathwise', 'ratio', 'grad', 'mean_f', 'baseline'].forEach((n) => {
     signals[n] = view.signal(n); });
-  return {sliders, texts, signals, curves, paths};
+  // the printed lines: each tspan of a multi-line text mark, or the text itself
+  const lines = [...el.querySelectorAll('svg text')].flatMap((t) => {
+    const spans = [...t.querySelectorAll('tspan')];
+    return spans.length ? spans.map((s) => s.textContent) : [t.textContent]; });
+  return {sliders, texts, lines, signals, curves, paths};
 }"""
 
 
@@ -181,13 +185,15 @@ def _check(state: dict) -> float:
             rel(page[n, "score function"], pkg["var_score"], (x, n, "score"))
             rel(page[n, "pathwise"], pkg["var_pathwise"], (x, n, "pathwise"))
     # the printed numbers are the package's, as the page formats them
-    text = " ".join(" ".join(state["texts"]).split())
     f = {n: _d3_r(value) for n, value in want.items()}
-    for line in (f"score function {f['var_score']}, pathwise {f['var_pathwise']} (z² units)",
-                 f"ratio score / pathwise: {f['ratio']}",
-                 (f"exact ∂/∂μᵢ = 2μ = {f['grad']}; E_q[f] = {f['mean_f']}; "
-                  f"baseline b = {f['baseline']}")):
-        assert line in text, (line, text[:400])
+    lines = (f"score function: {f['var_score']} (z² units)",
+             f"pathwise: {f['var_pathwise']} (z² units)",
+             f"ratio score / pathwise: {f['ratio']}",
+             f"exact ∂/∂μᵢ = 2μ = {f['grad']}, E_q[f] = {f['mean_f']}",
+             f"baseline b = {f['baseline']}")
+    printed = [" ".join(line.split()) for line in state["lines"]]
+    start = printed.index(lines[0]) if lines[0] in printed else 0
+    assert tuple(printed[start:start + len(lines)]) == lines, (lines, printed[:8])
     return max(gaps)
 
 

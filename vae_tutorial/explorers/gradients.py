@@ -161,11 +161,12 @@ def gradient_variance_explorer(
     def fmt(signal: str) -> str:
         return f"format({signal}, '{NUMBER_FORMAT}')"
 
-    readout = ("['score function ' + " + fmt("var_score") + " + ',  pathwise ' + "
-               + fmt("var_pathwise") + " + '  (z² units)', "
+    # five short lines, legible when the drawing is scaled down to a 390 px phone
+    readout = ("['score function: ' + " + fmt("var_score") + " + ' (z² units)', "
+               "'pathwise: ' + " + fmt("var_pathwise") + " + ' (z² units)', "
                "'ratio score / pathwise: ' + " + fmt("ratio") + ", "
-               "'exact ∂/∂μᵢ = 2μ = ' + " + fmt("grad") + " + ';  E_q[f] = ' + "
-               + fmt("mean_f") + " + ';  baseline b = ' + " + fmt("baseline") + "]")
+               "'exact ∂/∂μᵢ = 2μ = ' + " + fmt("grad") + " + ',  E_q[f] = ' + "
+               + fmt("mean_f") + ", 'baseline b = ' + " + fmt("baseline") + "]")
     params = [
         slider("mu", float(mu), *RANGES["mu"], "mean μ of q, every coordinate (units of z)"),
         slider("sigma", float(sigma), *RANGES["sigma"],
@@ -190,10 +191,10 @@ def gradient_variance_explorer(
                        "the number of samples K and the dimension L, and their ratio.",
         "params": params,
         "vconcat": [
-            {"width": WIDTH, "height": 62, "data": {"values": [{}]},
+            {"width": WIDTH, "height": 108, "data": {"values": [{}]},
              "title": {"text": "Variance of one estimate of ∇_μ E_q[Σᵢ zᵢ²], summed over L",
                        "anchor": "start"},
-             "mark": {"type": "text", "text": {"expr": readout}, "fontSize": 15,
+             "mark": {"type": "text", "text": {"expr": readout}, "fontSize": 17,
                       "fontWeight": "bold", "align": "left", "baseline": "top", "x": 0,
                       "y": 2, "lineHeight": 21, "name": "readout"}},
             _panel("K", "K, samples per estimate", *RANGES["n_samples"][:2], "k",
