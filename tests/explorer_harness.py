@@ -168,10 +168,12 @@ def move_each_control(page, handle, viewport: str, controls: dict[str, str], sta
     for name, label in controls.items():
         slider = page.get_by_role("slider", name=label, exact=True)
         assert slider.count() == 1, label
+        # focus first: it scrolls the slider into view, and the click below needs the box there
+        slider.focus()
+        slider.scroll_into_view_if_needed()
         box = slider.bounding_box()
         if viewport == "phone":
             assert box["width"] >= 150, (label, box)
-        slider.focus()
         for key in (*keys, None):
             if key is None:  # the mouse: a click on the track
                 page.mouse.click(box["x"] + click_at * box["width"], box["y"] + box["height"] / 2)
