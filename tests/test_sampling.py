@@ -289,3 +289,17 @@ def test_sum_of_squares_variance_bad_arguments(kwargs, exc, match):
     args = {"mu": torch.ones(2, dtype=F64), "logvar": torch.zeros(2, dtype=F64), **kwargs}
     with pytest.raises(exc, match=match):
         sampling.sum_of_squares_gradient_variance(**args)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_reparameterize_with_zero_noise_is_mu_at_any_variance(dtype):
+    # exp(logvar / 2) overflows (float32 at logvar 200, float64 at 1500); z = mu exactly where
+    # eps = 0, and the gradients stay finite: 1 for mu, 0 for logvar there
+    mu = torch.tensor([[0.5, -1.0, 2.0]], dtype=dtype, requires_grad=True)
+    logvar = torch.tensor([[200.0, 1500.0, 0.0]], dtype=dtype, requires_grad=True)
+    eps = torch.tensor([[0.0, 0.0, 1.5]], dtype=dtype)
+    z = sampling.reparameterize(mu, logvar, eps=eps)
+    torch.testing.assert_close(z, torch.tensor([[0.5, -1.0, 3.5]], dtype=dtype))
+    z.sum().backward()
+    torch.testing.assert_close(mu.grad, torch.ones_like(mu))
+    torch.testing.assert_close(logvar.grad, torch.tensor([[0.0, 0.0, 0.75]], dtype=dtype))

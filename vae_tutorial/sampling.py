@@ -116,8 +116,12 @@ def reparameterize(
             raise ValueError(
                 f"eps must have shape {shape_str(shape)}; got {shape_str(eps.shape)}"
             )
-    # z = \mu + \sigma \odot \epsilon, with \sigma = \exp(\log\sigma^2 / 2)
-    return mu + torch.exp(0.5 * logvar) * eps
+    # z = \mu + \sigma \odot \epsilon, with \sigma = \exp(\log\sigma^2 / 2); where
+    # \epsilon = 0 the term is 0 whatever \sigma, so \sigma is not formed there: a variance
+    # that overflows the dtype (logvar 200 in float32) then gives z = mu, not 0 * inf = nan,
+    # and d z / d logvar = 0 there rather than nan
+    sigma = torch.exp(0.5 * torch.where(eps == 0, torch.zeros_like(logvar), logvar))
+    return mu + sigma * eps
 
 
 def _check_gaussian(mu: torch.Tensor, logvar: torch.Tensor, n_samples: int) -> None:
