@@ -22,14 +22,16 @@ from typing import Any
 import torch
 
 from vae_tutorial._checks import check_real, check_tensor, shape_str
-from vae_tutorial.explorers.spec import CONFIG, SCHEMA, WIDTH, Explorer, slider
+from vae_tutorial.explorers.spec import CONFIG, SCHEMA, Explorer, slider
 
 __all__ = ["decode_hex", "hex_images", "interpolation_explorer", "latent_traversal_explorer"]
 
 #: Size of one drawn pixel, in screen pixels (a 28 x 28 image is 280 px wide).
 PIXEL = 10
-#: How many code coordinates one printed line holds.
-PER_LINE = 7
+#: How many code coordinates one printed line holds (a line then fits a phone unscaled).
+PER_LINE = 5
+#: Width of the printed lines' panel in pixels (narrower than WIDTH: the image is 280 px).
+TEXT_WIDTH = 330
 
 
 def hex_images(images: torch.Tensor) -> list[str]:
@@ -64,7 +66,8 @@ def hex_images(images: torch.Tensor) -> list[str]:
 
 
 def decode_hex(strings: Sequence[str]) -> torch.Tensor:
-    """The inverse of :func:`hex_images`: ``(N, D)`` pixel values ``byte / 255`` (float64).
+    """The inverse of :func:`~vae_tutorial.explorers.decoder.hex_images`: ``(N, D)`` pixel
+    values ``byte / 255`` (float64).
 
     This is what the page computes, pixel by pixel, before drawing.
 
@@ -124,7 +127,9 @@ def _image_panel(img_param: str, image_shape: tuple[int, int], title: str) -> di
     """A heatmap of the image whose hex string is the parameter ``img_param``."""
     h, w = image_shape
     return {
-        "width": PIXEL * w, "height": PIXEL * h, "title": title,
+        "width": PIXEL * w + 4, "height": PIXEL * h + 4, "title": title,
+        # the edge of the image (its background is white), 2 px outside the outer pixels
+        "view": {"stroke": "#888888"},
         "data": {"sequence": {"start": 0, "stop": h * w, "step": 1, "as": "i"}},
         "transform": [
             {"calculate": f"floor(datum.i / {w})", "as": "row"},
@@ -136,9 +141,9 @@ def _image_panel(img_param: str, image_shape: tuple[int, int], title: str) -> di
         "mark": {"type": "rect", "strokeWidth": 0},
         "encoding": {
             "x": {"field": "col", "type": "ordinal", "axis": None,
-                  "scale": {"paddingInner": 0, "paddingOuter": 0}},
+                  "scale": {"paddingInner": 0, "paddingOuter": 0.2}},
             "y": {"field": "row", "type": "ordinal", "axis": None,
-                  "scale": {"paddingInner": 0, "paddingOuter": 0}},
+                  "scale": {"paddingInner": 0, "paddingOuter": 0.2}},
             "color": {"field": "p", "type": "quantitative", "legend": None,
                       "scale": {"domain": [0, 1], "range": ["#ffffff", "#000000"],
                                 "interpolate": "rgb"}},
@@ -147,7 +152,7 @@ def _image_panel(img_param: str, image_shape: tuple[int, int], title: str) -> di
 
 
 def _readout_panel(lines: str, n_lines: int) -> dict:
-    return {"width": WIDTH, "height": 20 * n_lines, "data": {"values": [{}]},
+    return {"width": TEXT_WIDTH, "height": 20 * n_lines, "data": {"values": [{}]},
             "mark": {"type": "text", "fontSize": 14, "align": "left", "baseline": "top",
                      "x": 0, "y": 0, "lineHeight": 20, "font": "monospace"},
             "encoding": {"text": {"value": {"expr": lines}}}}
@@ -170,8 +175,9 @@ def latent_traversal_explorer(
     :math:`z = z_{\text{start}} + \delta\, e_{u_r}`, on the grid of ``steps`` values from
     ``-span`` to ``span``. Every image of the grid (``len(units) * steps`` of them) is decoded
     here, :math:`\operatorname{sigmoid}(\ell(z))`, and shipped in the specification
-    (:func:`hex_images`); the page shows the one of the current values and prints the unit,
-    :math:`\delta`, the moved coordinate, :math:`\lVert z \rVert` and the whole code.
+    (:func:`~vae_tutorial.explorers.decoder.hex_images`); the page shows the one of the current
+    values and prints the unit, :math:`\delta`, the moved coordinate, :math:`\lVert z \rVert`
+    and the whole code.
 
     Args:
         model: A trained :class:`~vae_tutorial.models.VAE` (anything with ``decode`` from codes
@@ -239,10 +245,10 @@ def latent_traversal_explorer(
     lines = ("['unit z[' + moved_unit + '] (rank ' + rank + ' of " + str(len(units))
              + "), shift δ = ' + format(delta, '+.2f'), "
              "'z[' + moved_unit + '] = ' + format(z_start[moved_unit], '.2f') + ' + (' "
-             "+ format(delta, '+.2f') + ') = ' + format(z[moved_unit], '.2f') "
-             "+ ',  ‖z‖ = ' + format(z_norm, '.2f'), "
+             "+ format(delta, '+.2f') + ') = ' + format(z[moved_unit], '.2f'), "
+             "'‖z‖ = ' + format(z_norm, '.2f'), "
              + ", ".join(_code_lines("z", n)) + "]")
-    n_lines = 2 + -(-n // PER_LINE)
+    n_lines = 3 + -(-n // PER_LINE)
     spec = {
         "$schema": SCHEMA,
         "description": "Latent traversal of a trained decoder: the image decoded from a code "
@@ -287,7 +293,7 @@ def interpolation_explorer(
     decoded from :math:`z(t) = (1 - t)\, z_a + t\, z_b` and prints :math:`t`, the mixture,
     :math:`\lVert z(t) \rVert` and the code. The ``steps`` images are decoded here,
     :math:`\operatorname{sigmoid}(\ell(z(t)))`, and shipped in the specification
-    (:func:`hex_images`).
+    (:func:`~vae_tutorial.explorers.decoder.hex_images`).
 
     Args:
         model: A trained :class:`~vae_tutorial.models.VAE` (``decode`` and ``parameters``).
