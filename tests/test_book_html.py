@@ -75,17 +75,13 @@ def test_math_pages_load_the_local_mathjax():
         assert any("_static/mathjax/tex-chtml.js" in s for s in srcs), page
 
 
-def test_widget_pages_load_the_local_widget_script():
-    widget_pages = [p for p in _docs()
-                    if _soup(p).find("script", type="application/vnd.jupyter.widget-state+json")]
-    if not widget_pages:
-        pytest.skip("no page carries widget state")
-    assert (HTML / "_static" / "jupyter-widgets" / "embed.js").is_file()
-    for page in widget_pages:
-        srcs = [s.get("src", "") for s in _soup(page).find_all("script")]
-        assert any("_static/jupyter-widgets/embed.js" in s for s in srcs), page
-        assert any("_static/widgets-mathjax3-shim.js" in s for s in srcs), page
-        assert any("_static/widgets-static-note.js" in s for s in srcs), page
+def test_no_page_carries_widget_state():
+    """The explorers are Vega-Lite charts; no page carries ipywidgets state (which the book has
+    no script to draw: it would show an empty box, and weigh the page down)."""
+    widget = re.compile(r"application/vnd\.jupyter\.widget")
+    widget_pages = [p.relative_to(HTML).as_posix() for p in _docs()
+                    if _soup(p).find("script", type=widget)]
+    assert not widget_pages, f"pages with saved widget state: {widget_pages}"
 
 
 def _eqno(div) -> str | None:
@@ -268,14 +264,15 @@ def test_no_page_links_to_the_placeholder_repository():
                     for page, (n, context) in list(linking.items())[:10]))
 
 
-def test_no_unused_widget_bundles_are_shipped():
-    """The pages load ``_static/jupyter-widgets/embed.js``; the AMD bundles (``embed-amd.js``,
-    ``libembed-amd.js``: 7.2 MB for RequireJS setups) are loaded by no page."""
-    folder = HTML / "_static" / "jupyter-widgets"
-    bundles = sorted(p for p in folder.glob("*.js") if "amd" in p.name) if folder.is_dir() else []
+def test_the_explorers_scripts_ship_and_no_widget_bundle_does():
+    """The explorers' scripts (``_static/vega``: vega, vega-lite, vega-embed) are each loaded by
+    a page, and no ipywidgets bundle ships (``_static/jupyter-widgets``: 1.9 MB for ``embed.js``,
+    7.2 MB more for the AMD builds), since no page has a widget. MathJax is left out: its loader
+    fetches components at run time, which a static look cannot follow."""
+    assert not (HTML / "_static" / "jupyter-widgets").exists(), "a widget bundle ships"
+    scripts = sorted((HTML / "_static" / "vega").glob("*.js"))
+    assert [p.name for p in scripts] == ["vega-embed.min.js", "vega-lite.min.js", "vega.min.js"]
     loaded = {s.get("src", "").split("?")[0].rsplit("/", 1)[-1]
               for page in _docs() for s in _soup(page).find_all("script")}
-    unused = [p for p in bundles if p.name not in loaded]
-    assert not unused, (f"{len(unused)} widget bundles shipped that no page loads "
-                        f"({sum(p.stat().st_size for p in unused) / 1e6:.1f} MB): "
-                        f"{[p.name for p in unused]}")
+    unused = [p.name for p in scripts if p.name not in loaded]
+    assert not unused, f"explorer scripts shipped that no page loads: {unused}"

@@ -10,7 +10,7 @@ solutions) are opened before measuring, so what a reader sees after opening them
 ``test_page_renders_offline``, per page and viewport:
 
 * **offline**: every request to another host is aborted, and none is attempted at all: the
-  page needs nothing from the internet (MathJax, the widget script, fonts, images);
+  page needs nothing from the internet (MathJax, the explorers' scripts, fonts, images);
 * **own assets**: no request to the local server fails or answers with status >= 400;
 * **no JavaScript errors**: no uncaught exception and no ``console.error`` message;
 * **math typeset**: every ``.math`` element holds a MathJax ``mjx-container``; no MathJax
@@ -18,8 +18,9 @@ solutions) are opened before measuring, so what a reader sees after opening them
 * **figures**: every ``<img>`` loaded (``naturalWidth > 0``);
 * **MyST parsed**: no directive such as ```` ```{exercise} ```` shown as text (the mark of a
   code fence nested in a directive fence of the same length, which closes it early);
-* **widgets**: on a page that carries saved widget state, every widget view was rendered by
-  the html-manager into a non-empty ``.widget-subarea``.
+* **no widget state**: no page carries saved ipywidgets state or widget views (the explorers
+  are Vega-Lite charts that need none, and the book ships no widget script to draw one: a
+  training cell's progress bar, say, would show as an empty box).
 
 What the reader sees, measured:
 
@@ -36,7 +37,7 @@ What the reader sees, measured:
   ``{eq}``, ``{ref}``, ``{numref}``, ``{cite}``, ``{math}``, ``:label:``, ...) in the visible
   text outside code, API signatures and typeset math; each hit is shown in its context.
 * ``test_code_figures_are_numbered_captioned_and_sharp`` (desktop): every image a code cell
-  drew (``.cell_output img``; widget views aside) is in a ``figure`` whose ``figcaption`` holds
+  drew (``.cell_output img``) is in a ``figure`` whose ``figcaption`` holds
   "Fig. N.k" and a caption, has alt text that describes it (not empty, not a file name or a
   path), has at least twice its displayed CSS width in pixels (sharp on a high-density screen;
   SVG passes), and the page's prose links to the figure's id.
@@ -49,11 +50,7 @@ What the reader sees, measured:
 
 At the end of the run a table of the failures per check (pages and elements) is printed.
 
-One more test drives a widget: chapter 7's ``image_slider`` (``vae_tutorial.widgets``) ties its
-slider to a stack of precomputed images with ``jslink`` only, so in the static page, with no
-kernel and no network, moving its slider with the keyboard must show another of the saved
-images; the "snapshot" note must be absent under it and present under the chapter's other
-widget with controls.
+The explorers themselves are driven by ``tests/test_explorer_*.py``.
 
 A full-page screenshot of each page at each viewport, as first shown (dropdowns closed), is
 saved to ``_build/screenshots/`` (a path with ``/`` flattened to ``__``, then ``__desktop`` or
@@ -271,13 +268,6 @@ INSPECT_JS = """() => {
           nWidgetViews: document.querySelectorAll('WIDGET_VIEW').length};
 }""".replace("WIDGET_VIEW", WIDGET_VIEW.replace('"', '\\"'))
 
-# Runs in the page: true once every widget view script has a rendered, non-empty view before it.
-WIDGETS_RENDERED_JS = """() => [...document.querySelectorAll('WIDGET_VIEW')].every(tag => {
-  const view = tag.previousElementSibling;
-  return view && view.classList.contains("widget-subarea") && view.childElementCount > 0
-         && view.getBoundingClientRect().height > 0;
-})""".replace("WIDGET_VIEW", WIDGET_VIEW.replace('"', '\\"'))
-
 # Runs in the page: open every dropdown (sphinx-togglebutton's hidden admonitions, <details>),
 # as a reader who opens the solutions would, and let the page's scripts see the new layout.
 EXPAND_JS = """async () => {
@@ -373,9 +363,8 @@ MEASURE_JS = r"""() => {
                         + ".highlight, textarea, .headerlink, .sig").forEach(el => el.remove());
   const text = body.innerText || body.textContent;
 
-  // Images drawn by code cells (widget views aside).
+  // Images drawn by code cells.
   const figures = [...document.querySelectorAll(".cell_output img, .output img")]
-    .filter(img => !img.closest(".widget-subarea, .jupyter-widgets, .vae-offline-widget"))
     .map(img => {
       const fig = img.closest("figure");
       const caption = fig && fig.querySelector("figcaption");
@@ -464,7 +453,7 @@ MEASURE_JS = r"""() => {
   // Code cells: pre wider than its box, and the lines that do not fit.
   const canvas = document.createElement("canvas").getContext("2d");
   const code = [...document.querySelectorAll(".cell_input pre, .cell_output pre")]
-    .filter(pre => shown(pre) && !pre.closest(".widget-subarea, .jupyter-widgets"))
+    .filter(pre => shown(pre))
     .map(pre => {
       const cs = getComputedStyle(pre);
       canvas.font = cs.font;
@@ -508,12 +497,6 @@ def _load(contexts, base_url: str, viewport: str, page_path: str) -> dict:
             page.wait_for_load_state("load", timeout=TIMEOUT_MS)
         page.evaluate(SETTLE_JS)
         state = page.evaluate(INSPECT_JS)
-        if state["nWidgetViews"]:
-            try:
-                page.wait_for_function(WIDGETS_RENDERED_JS, timeout=TIMEOUT_MS)
-            except Exception:  # playwright's TimeoutError; reported below with the counts
-                problems.append(f"{state['nWidgetViews']} widget view(s) not all rendered "
-                                f"within {TIMEOUT_MS} ms")
         try:
             page.wait_for_load_state("networkidle", timeout=TIMEOUT_MS)
         except Exception:  # playwright's TimeoutError: a request that hangs is a problem; on
@@ -581,8 +564,10 @@ def test_page_renders_offline(viewport, page_path, measured):
         problems.append(f"MathJax errors: {state['mathErrors'][:5]}")
     if state["brokenImages"]:
         problems.append(f"images that did not load: {state['brokenImages']}")
-    if state["hasWidgetState"] and not state["nWidgetViews"]:
-        problems.append("widget state saved in the page but no widget view to show it")
+    if state["hasWidgetState"] or state["nWidgetViews"]:
+        problems.append(f"ipywidgets state saved in the page ({state['nWidgetViews']} widget "
+                        "views), which the book has no script to draw: show the output as text "
+                        "or an explorer (a training cell: progress=False)")
     _tally(f"renders offline, no errors ({viewport})", len(problems))
     assert not problems, f"{_where(viewport, page_path)}:\n  " + "\n  ".join(problems)
 
@@ -772,92 +757,3 @@ def test_search_works_offline(context, base_url):
         page.close()
     assert not errors, errors
     assert any("book/" in h for h in hits), hits
-
-
-# Runs in the page: what the offline widget (class vae-offline-widget) shows now. The image is
-# read back from its blob URL as base64, to compare with the PNGs in the saved widget state.
-OFFLINE_WIDGET_JS = """async () => {
-  const box = document.querySelector(".vae-offline-widget");
-  const shown = [...box.querySelectorAll("img")].filter(img => img.offsetParent !== null);
-  const bytes = shown.length ? new Uint8Array(await (await fetch(shown[0].src)).arrayBuffer())
-                             : new Uint8Array();
-  let binary = "";
-  bytes.forEach(b => { binary += String.fromCharCode(b); });
-  const visibleText = sel => [...box.querySelectorAll(sel)]
-      .filter(el => el.offsetParent !== null).map(el => el.textContent.trim());
-  return {nShown: shown.length, png: btoa(binary), readout: visibleText(".widget-readout"),
-          captions: visibleText(".widget-label").filter(t => t.startsWith("z ="))};
-}"""
-
-# Runs in the page: for each rendered widget view, whether it is an offline widget, whether it
-# has controls and whether the static note follows it.
-NOTES_JS = """() => [...document.querySelectorAll('WIDGET_VIEW')].map(tag => {
-  const view = tag.previousElementSibling;
-  const next = tag.nextElementSibling;
-  return {offline: !!view.querySelector(".vae-offline-widget"),
-          controls: !!view.querySelector(".widget-slider, .slider, input, button, select"),
-          note: !!(next && next.classList.contains("widget-static-note"))};
-})""".replace("WIDGET_VIEW", WIDGET_VIEW.replace('"', '\\"'))
-
-
-def _saved_stack_pngs(page_path: str) -> list[str]:
-    """Base64 PNGs of the offline widget's images, in slider order, from the page's saved state."""
-    html = (HTML / page_path).read_text()
-    found = re.search(r'<script type="application/vnd.jupyter.widget-state\+json">(.*?)</script>',
-                      html, flags=re.S)
-    state = json.loads(found.group(1))["state"]
-    for model in state.values():
-        if model["model_name"] != "StackModel":
-            continue
-        kids = [state[ref.removeprefix("IPY_MODEL_")] for ref in model["state"]["children"]]
-        if kids and all(k["model_name"] == "ImageModel" for k in kids):
-            return [k["buffers"][0]["data"] for k in kids]
-    return []
-
-
-def test_offline_widget_moves_with_no_kernel(context, base_url):
-    """Chapter 7's image_slider: the keyboard moves its slider and the shown image follows, in
-    the static page (no kernel, other hosts blocked); no snapshot note under it."""
-    page_path = "book/07_vae_on_digits.html"
-    if not (HTML / page_path).is_file():
-        pytest.skip(f"{HTML} has no {page_path}: run `make book` first")
-    saved = _saved_stack_pngs(page_path)
-    assert len(saved) == 21, f"expected the 21 saved images of the offline widget; {len(saved)}"
-    local = base_url + "/"
-    errors: list[str] = []
-    external: list[str] = []
-    page = context.new_page()
-    page.on("pageerror", lambda err: errors.append(f"JavaScript exception: {err}"))
-    page.on("request", lambda req: None if req.url.startswith((local, "data:", "blob:"))
-            else external.append(req.url))
-    try:
-        page.goto(f"{base_url}/{page_path}", wait_until="load", timeout=TIMEOUT_MS)
-        page.wait_for_function(WIDGETS_RENDERED_JS, timeout=TIMEOUT_MS)
-        page.wait_for_function("() => document.querySelector('.widget-static-note')",
-                               timeout=TIMEOUT_MS)
-        notes = page.evaluate(NOTES_JS)
-        states = [page.evaluate(OFFLINE_WIDGET_JS)]
-        handle = page.locator(".vae-offline-widget .noUi-handle")
-        assert handle.count() == 1
-        handle.focus()
-        for key in ("ArrowRight", "End", "Home"):
-            page.keyboard.press(key)
-            page.wait_for_timeout(200)
-            states.append(page.evaluate(OFFLINE_WIDGET_JS))
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        page.locator(".vae-offline-widget").screenshot(
-            path=str(SCREENSHOTS / "book__07_vae_on_digits.html__offline-widget.png"))
-    finally:
-        page.close()
-
-    assert not errors and not external, (errors, external)
-    # Image k of the saved state is shown, with its readout t = k / 20 and its caption.
-    for state, k in zip(states, (0, 1, 20, 0), strict=True):
-        t = k / 20
-        assert state["nShown"] == 1, state["nShown"]
-        assert state["png"] == saved[k], f"slider at index {k}: not saved image {k}"
-        assert state["readout"] == [f"{t:.2f}"], state["readout"]
-        assert state["captions"] == [f"z = {1 - t:.2f} μ(3) + {t:.2f} μ(8)"], state["captions"]
-    assert len({s["png"] for s in states}) == 3  # three different images shown
-    assert [n["note"] for n in notes if n["offline"]] == [False], notes
-    assert any(n["note"] for n in notes if n["controls"] and not n["offline"]), notes

@@ -27,10 +27,6 @@ from matplotlib.text import Text  # noqa: E402
 from vae_tutorial import plotting  # noqa: E402
 from vae_tutorial.training import History  # noqa: E402
 
-#: Figures drawn only inside the explorers (``vae_tutorial.widgets``), outside this check until
-#: the explorers are reworked for the static page.
-EXPLORER_ONLY = {"plot_two_gaussians", "plot_elbo_gap"}
-
 
 def _scatter_data() -> tuple[torch.Tensor, torch.Tensor]:
     g = torch.Generator().manual_seed(0)
@@ -62,12 +58,8 @@ def _figure(name: str):  # noqa: C901
                                             [0.3, 0.1, 0.03], 1.0)
     if name == "plot_kl_fits":
         return plotting.plot_kl_fits(z, bell, bell, bell, kls={"forward fit: KL(p || q)": 0.5})
-    if name == "plot_two_gaussians":
-        return plotting.plot_two_gaussians(0.0, 1.0, 1.0, 2.0)
     if name == "plot_jensen":
         return plotting.plot_jensen([0.5, 5.0], [0.4, 0.6])
-    if name == "plot_elbo_gap":
-        return plotting.plot_elbo_gap(z, bell, bell, -1.0, -1.5)
     if name == "plot_curves":
         return plotting.plot_curves(
             [0, 1, 2], {"a": [0.0, 1.0, 2.0], "b": [1.0, 1.5, 2.5]}, hlines={"c": 1.0},
@@ -123,7 +115,7 @@ def _font_sizes(fig) -> list[float]:  # noqa: ANN001
     return [t.get_fontsize() for t in fig.findobj(Text) if t.get_visible() and t.get_text().strip()]
 
 
-@pytest.mark.parametrize("name", [n for n in FIGURES if n not in EXPLORER_ONLY])
+@pytest.mark.parametrize("name", FIGURES)
 def test_width_and_text_size(name):
     fig = _figure(name)
     try:

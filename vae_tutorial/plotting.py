@@ -27,7 +27,6 @@ __all__ = [
     "plot_bound_vs_k",
     "plot_change_of_variables",
     "plot_curves",
-    "plot_elbo_gap",
     "plot_evidence_cost",
     "plot_gradient_variance",
     "plot_history",
@@ -38,7 +37,6 @@ __all__ = [
     "plot_mc_convergence",
     "plot_rate_distortion",
     "plot_shallow_vs_deep",
-    "plot_two_gaussians",
     "plot_weight_degeneracy",
     "reconstruction_grid",
 ]
@@ -625,53 +623,6 @@ def plot_kl_fits(
 
 
 @_styled
-def plot_two_gaussians(mu_q: float, sigma_q: float, mu_p: float, sigma_p: float) -> Figure:
-    r"""Two 1-D Gaussians q and p, the integrand :math:`q \log(q/p)` of KL(q || p), and both KLs.
-
-    The title carries :math:`\mathrm{KL}(q \,\|\, p)` and :math:`\mathrm{KL}(p \,\|\, q)` from the
-    closed form, so their difference is read off at a glance.
-    """
-    lo = min(mu_q - 4 * sigma_q, mu_p - 4 * sigma_p)
-    hi = max(mu_q + 4 * sigma_q, mu_p + 4 * sigma_p)
-    z = np.linspace(lo, hi, 600)
-
-    def logpdf(m: float, s: float) -> np.ndarray:
-        return -0.5 * np.log(2 * np.pi * s**2) - 0.5 * ((z - m) / s) ** 2
-
-    lq, lp = logpdf(mu_q, sigma_q), logpdf(mu_p, sigma_p)
-
-    def kl(m1: float, s1: float, m2: float, s2: float) -> float:
-        # KL(N(m1, s1^2) || N(m2, s2^2)) = log(s2/s1) + (s1^2 + (m1 - m2)^2) / (2 s2^2) - 1/2
-        return float(np.log(s2 / s1) + (s1**2 + (m1 - m2) ** 2) / (2 * s2**2) - 0.5)
-
-    fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(10, 3.6))
-    ax0.plot(z, np.exp(lq), color=OKABE_ITO[5], lw=2, label=f"q = N({mu_q:.2f}, {sigma_q:.2f}²)")
-    ax0.plot(
-        z, np.exp(lp), color=OKABE_ITO[4], lw=2, ls="--",
-        label=f"p = N({mu_p:.2f}, {sigma_p:.2f}²)",
-    )
-    ax0.set_ylabel("density (1 / z units)")
-    ax0.set_title("The two densities")
-    ax1.fill_between(z, np.exp(lq) * (lq - lp), color=OKABE_ITO[5], alpha=0.4,
-                     label="q log(q/p): area = KL(q || p)")
-    ax1.plot(z, np.exp(lp) * (lp - lq), color=OKABE_ITO[4], ls="--",
-             label="p log(p/q): area = KL(p || q)")
-    ax1.axhline(0, color=OKABE_ITO[7], lw=0.8)
-    ax1.set_ylabel("integrand (nats per z unit)")
-    ax1.set_title("The integrands can be negative, their areas cannot")
-    for ax in (ax0, ax1):
-        ax.set_xlabel("z (units of z)")
-        ax.legend(fontsize=8)
-        ax.grid(alpha=0.3)
-    fig.suptitle(
-        f"KL(q || p) = {kl(mu_q, sigma_q, mu_p, sigma_p):.3f} nats,   "
-        f"KL(p || q) = {kl(mu_p, sigma_p, mu_q, sigma_q):.3f} nats"
-    )
-    fig.tight_layout()
-    return fig
-
-
-@_styled
 def plot_mc_convergence(
     n_samples: Sequence[int],
     estimates: Sequence[float],
@@ -726,47 +677,6 @@ def plot_jensen(points: Sequence[float], weights: Sequence[float] | None = None)
     ax.set_title("log E[f] ≥ E[log f]: the chord lies below the curve")
     ax.legend(loc="lower right")
     ax.grid(alpha=0.3)
-    fig.tight_layout()
-    return fig
-
-
-@_styled
-def plot_elbo_gap(
-    z: torch.Tensor,
-    posterior: torch.Tensor,
-    q: torch.Tensor,
-    log_evidence: float,
-    elbo: float,
-) -> Figure:
-    r"""Left: the exact posterior and q. Right: log p(x) split into the ELBO and the gap
-    KL(q || p(z|x)).
-
-    Shape:
-        - z, posterior, q: :math:`(N,)`.
-    """
-    fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(10, 3.6), gridspec_kw={"width_ratios": [2, 1]})
-    zz = _np(z)
-    ax0.fill_between(zz, _np(posterior), color=OKABE_ITO[7], alpha=0.2, label="posterior p(z | x)")
-    ax0.plot(zz, _np(q), color=OKABE_ITO[5], lw=2, label="q(z)")
-    ax0.set_xlabel("latent z (prior units)")
-    ax0.set_ylabel("density (1 / z units)")
-    ax0.set_title("Move q onto the posterior to close the gap")
-    ax0.legend(fontsize=8)
-    ax0.grid(alpha=0.3)
-    gap = log_evidence - elbo
-    # The ELBO's bar rises from the bottom of the axes to the ELBO (both are negative, so a bar
-    # from 0 would fill the space above the ELBO and read as ELBO > log p(x)); the gap sits on it.
-    lo = min(elbo, log_evidence) - 1.0
-    ax1.bar([0], [elbo - lo], bottom=[lo], color=OKABE_ITO[4], width=0.5,
-            label=f"ELBO = {elbo:.3f}")
-    ax1.bar([0], [gap], bottom=[elbo], color=OKABE_ITO[5], width=0.5,
-            label=f"gap = KL(q || p(z|x)) = {gap:.3f}")
-    ax1.axhline(log_evidence, color=OKABE_ITO[7], ls="--", label=f"log p(x) = {log_evidence:.3f}")
-    ax1.set_xticks([])
-    ax1.set_ylabel("nats")
-    ax1.set_ylim(lo, log_evidence + 0.6)
-    ax1.set_title("log p(x) = ELBO + gap")
-    ax1.legend(fontsize=8, loc="lower center")
     fig.tight_layout()
     return fig
 

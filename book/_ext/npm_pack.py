@@ -1,8 +1,8 @@
-"""Front-end files from npm for the book's extensions that serve scripts from the site instead of
-a CDN (``offline_widgets``: the ipywidgets html-manager; ``vega_explorers``: vega, vega-lite and
-vega-embed): :func:`npm_pack` fetches one package (alone, no dependencies, no install), the
-caller unpacks what its pages load from the tarball into a cache folder, and :func:`stage`
-copies exactly those files into the folder that goes to ``html_static_path``.
+"""Front-end files from npm for the book's extension that serves scripts from the site instead
+of a CDN (``vega_explorers``: vega, vega-lite and vega-embed): :func:`npm_pack` fetches one
+package (alone, no dependencies, no install), the caller unpacks what its pages load from the
+tarball into a cache folder, and :func:`stage` copies exactly those files into the folder that
+goes to ``html_static_path``.
 """
 
 from __future__ import annotations

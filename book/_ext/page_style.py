@@ -5,9 +5,8 @@ HTML:
 * ``_static/vae-book.css`` (beside this file): display equations scroll inside their own box
   with the equation number after the formula, so a wide formula never runs under its number;
   nothing makes a page wider than a phone's viewport (long headings wrap, API signatures and
-  wide tables scroll in their own box, field lists stack, images shrink); widget rows wrap
-  instead of squeezing slider tracks to nothing; an exercise's solution toggle is a visible
-  "Show solution" button.
+  wide tables scroll in their own box, field lists stack, images shrink); an exercise's
+  solution toggle is a visible "Show solution" button.
 * ``_static/vae-math-scroll.js``: marks each display equation (and wide table) whose content
   is wider than its box with the class ``vae-scrolls`` once MathJax has typeset, and again on
   resize, so the CSS can draw a visible cue (a shadow at the edge with hidden content and a
