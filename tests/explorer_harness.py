@@ -36,9 +36,9 @@ from test_browser import (
     _QuietHandler,
 )
 
-__all__ = ["HTML", "MAX_PAGE_BYTES", "MAX_RESPONSE_MS", "REL", "SLIDERS_JS", "VIEWPORTS",
-           "base_url", "browser", "check_response_times", "move_each_control", "open_explorer",
-           "response_times"]
+__all__ = ["HTML", "MAX_PAGE_BYTES", "MAX_RESPONSE_MS", "MIN_READOUT_PX", "MIN_TEXT_PX", "REL",
+           "SLIDERS_JS", "VIEWPORTS", "base_url", "browser", "check_response_times",
+           "check_text_sizes", "move_each_control", "open_explorer", "response_times"]
 
 TIMEOUT_MS = 60_000
 #: Closed forms: the page's full-precision numbers against the package, relative.
@@ -46,6 +46,28 @@ REL = 1e-9
 MAX_RESPONSE_MS = 100.0
 #: The heaviest chapter page before the explorers (issue 10): no page may weigh more.
 MAX_PAGE_BYTES = 6.6e6
+#: On the phone, the smallest rendered size (CSS px) of any chart text, and of a printed
+#: number (a text mark of the chart: the readouts and the labels drawn in the figure).
+MIN_TEXT_PX, MIN_READOUT_PX = 11.0, 13.0
+
+# Every visible text of the explorer's drawing with its rendered size in CSS px: the computed
+# font size times the SVG's scale (its drawn width over its width attribute), and its role
+# (a text mark of the chart, or an axis, legend or title). A text hidden by Vega's label
+# overlap removal (opacity 0) is not visible.
+TEXT_SIZES_JS = """(el) => [...el.querySelectorAll('svg')].flatMap((svg) => {
+  const scale = svg.getBoundingClientRect().width / parseFloat(svg.getAttribute('width'));
+  return [...svg.querySelectorAll('text')].filter((t) => {
+    if (!t.textContent.trim() || !t.getBoundingClientRect().width) return false;
+    for (let n = t; n && n !== svg; n = n.parentElement) {
+      if (n.getAttribute('opacity') === '0' || getComputedStyle(n).opacity === '0'
+          || getComputedStyle(n).visibility === 'hidden') return false; }
+    return true;
+  }).map((t) => {
+    const role = t.closest('.role-axis, .role-legend, .role-title, .role-axis-title, '
+                           + '.role-legend-title');
+    return {text: t.textContent.slice(0, 40), mark: !role,
+            px: parseFloat(getComputedStyle(t).fontSize) * scale}; });
+})"""
 
 #: A JavaScript snippet (a function body's first lines) that reads the sliders by their
 #: accessible names into ``sliders`` and the explorer's SVG text into ``texts``.
@@ -103,7 +125,10 @@ def open_explorer(browser, base_url: str, page_path: str, name: str,  # noqa: AN
     dict with the page's ``errors``, the ``external`` requests and the ``weight`` of each
     response (bytes). On leaving, a screenshot of the explorer goes to ``_build/screenshots``
     and the test fails if the page logged an error, asked another host for anything, was wider
-    than the screen or weighs more than :data:`MAX_PAGE_BYTES`.
+    than the screen or weighs more than :data:`MAX_PAGE_BYTES`, or, on the phone, if a chart
+    text is drawn smaller than :data:`MIN_TEXT_PX` (a printed number :data:`MIN_READOUT_PX`),
+    when opened and after the test's moves (:func:`check_text_sizes`). The smallest size on
+    the phone is ``log["min_text_px"]``.
     """
     if not (HTML / page_path).is_file():
         pytest.skip(f"{HTML} has no {page_path}")
@@ -131,8 +156,12 @@ def open_explorer(browser, base_url: str, page_path: str, name: str,  # noqa: AN
         handle = el.element_handle()
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         el.screenshot(path=f"{shot}__saved.png")
+        if viewport == "phone":
+            log["min_text_px"] = check_text_sizes(page, handle)
         yield page, handle, log
         el.screenshot(path=f"{shot}.png")
+        if viewport == "phone":
+            log["min_text_px"] = min(log["min_text_px"], check_text_sizes(page, handle))
         width = page.evaluate("(el) => [el.getBoundingClientRect().right, el.scrollWidth,"
                               " el.clientWidth, document.documentElement.clientWidth]", handle)
     finally:
@@ -144,6 +173,22 @@ def open_explorer(browser, base_url: str, page_path: str, name: str,  # noqa: AN
     total = sum(log["weight"].values())
     assert total < MAX_PAGE_BYTES, f"page weight {total / 1e6:.2f} MB"
     log["total_bytes"] = total
+
+
+def check_text_sizes(page, handle) -> float:  # noqa: ANN001
+    """Require every visible text of the explorer's drawing to be rendered at least
+    :data:`MIN_TEXT_PX` CSS px high (a text mark of the chart, such as a readout, at least
+    :data:`MIN_READOUT_PX`): its font size times the scale at which the SVG is drawn.
+
+    Returns:
+        The smallest rendered size, in CSS px.
+    """
+    texts = page.evaluate(TEXT_SIZES_JS, handle)
+    assert texts, "the explorer draws no text"
+    small = [t for t in texts if t["px"] < (MIN_READOUT_PX if t["mark"] else MIN_TEXT_PX) - 0.01]
+    assert not small, ("text drawn too small on the phone (CSS px)",
+                       sorted(small, key=lambda t: t["px"])[:8])
+    return min(t["px"] for t in texts)
 
 
 def move_each_control(page, handle, viewport: str, controls: dict[str, str], state_js: str,  # noqa: ANN001

@@ -52,7 +52,11 @@ BAYES_STATE_JS = """(el) => {
   summary = summary && {log_ev_grid: summary.log_ev_grid, post_mean: summary.post_mean,
                         post_sd: summary.post_sd};
   const paths = [...el.querySelectorAll('svg path')].map((p) => p.getAttribute('d')).join('|');
-  return {sliders, texts, grid, summary, paths, log_ev_exact: view.signal('log_ev_exact'),
+  // the printed lines: each tspan of a multi-line text mark, or the text itself
+  const lines = [...el.querySelectorAll('svg text')].flatMap((t) => {
+    const spans = [...t.querySelectorAll('tspan')];
+    return spans.length ? spans.map((sp) => sp.textContent) : [t.textContent]; });
+  return {sliders, texts, lines, grid, summary, paths, log_ev_exact: view.signal('log_ev_exact'),
           post_mean_exact: view.signal('post_mean_exact'),
           post_sd_exact: view.signal('post_sd_exact')};
 }"""
@@ -97,13 +101,12 @@ def _check_bayes(state: dict) -> float:
     m_grid = rel(state["summary"]["post_mean"], float(prob @ points[:, 0]))
     sd_grid = rel(state["summary"]["post_sd"], float(
         (prob @ (points[:, 0] - m_grid) ** 2).sqrt()))
-    texts = [" ".join(t.replace("\u2212", "-").split()) for t in state["texts"]]
-    want = [f"log p(x): grid {ev_grid:.6f}, exact {ev_exact:.6f} nats",
-            (f"posterior mean: grid {m_grid:.4f}, exact {m_exact:.4f}; "
-             f"sd: grid {sd_grid:.4f}, exact {sd_exact:.4f}")]
-    joined = " ".join(texts)
-    assert all(w.replace("-0.0000", "0.0000") in joined.replace("-0.0000", "0.0000")
-               for w in want), (want, texts[:3])
+    texts = [" ".join(t.replace("\u2212", "-").split()).replace("-0.0000", "0.0000")
+             for t in state["lines"]]
+    want = [f"log p(x), grid: {ev_grid:.6f} nats", f"log p(x), exact: {ev_exact:.6f} nats",
+            f"posterior mean: grid {m_grid:.4f}, exact {m_exact:.4f}",
+            f"posterior sd: grid {sd_grid:.4f}, exact {sd_exact:.4f}"]
+    assert all(w.replace("-0.0000", "0.0000") in texts for w in want), (want, texts[:5])
     return max(gaps)
 
 

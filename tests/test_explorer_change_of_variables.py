@@ -42,6 +42,7 @@ from explorer_harness import (  # noqa: F401 (fixtures)
 )
 
 from vae_tutorial import explorers, joint, losses
+from vae_tutorial.explorers.spec import WIDTH
 
 COV_PAGE = "book/06_joint_likelihood.html"
 COV_NAME = "change-of-variables"
@@ -90,7 +91,7 @@ def test_change_of_variables_explorer_spec():
     assert set(bundle) == {explorers.MIME_TYPE, "text/plain"}
     spec = bundle[explorers.MIME_TYPE]
     assert spec["$schema"].endswith("/vega-lite/v5.json")
-    assert spec["usermeta"] == {"explorer": COV_NAME}
+    assert spec["usermeta"] == {"explorer": COV_NAME, "panel_width": WIDTH}
     bound = {p["name"]: p for p in spec["params"] if "bind" in p}
     assert {n: p["bind"]["name"].strip() for n, p in bound.items()} == COV_CONTROLS
     assert [bound[n]["value"] for n in COV_CONTROLS] == [-0.5, 1.5, -1.0, 2.0]

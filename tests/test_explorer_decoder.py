@@ -38,7 +38,7 @@ from explorer_harness import (  # noqa: F401 (fixtures)
 )
 
 from vae_tutorial import explorers
-from vae_tutorial.explorers.decoder import decode_hex, hex_images
+from vae_tutorial.explorers.decoder import TEXT_WIDTH, decode_hex, hex_images
 from vae_tutorial.models import VAE
 
 PAGE = "book/07_vae_on_digits.html"
@@ -76,7 +76,7 @@ def test_traversal_spec_ships_the_decoder_images():
     ex = explorers.latent_traversal_explorer(model, z0, [3, 0], span=2.0, steps=9)
     bundle = ex._repr_mimebundle_()
     assert sorted(bundle) == [MIME, "text/plain"]
-    assert bundle[MIME]["usermeta"] == {"explorer": "latent_traversal"}
+    assert bundle[MIME]["usermeta"] == {"explorer": "latent_traversal", "panel_width": TEXT_WIDTH}
     json.dumps(bundle[MIME])
     params = _params(ex.spec)
     assert params["rank"]["bind"] == {"input": "range", "min": 1, "max": 2, "step": 1,
@@ -110,7 +110,7 @@ def test_interpolation_spec_ships_the_decoder_images():
     ex = explorers.interpolation_explorer(model, za, zb, steps=5, names=("3", "8"))
     bundle = ex._repr_mimebundle_()
     assert sorted(bundle) == [MIME, "text/plain"]
-    assert bundle[MIME]["usermeta"] == {"explorer": "interpolation"}
+    assert bundle[MIME]["usermeta"] == {"explorer": "interpolation", "panel_width": TEXT_WIDTH}
     params = _params(ex.spec)
     assert params["t"]["bind"] == {"input": "range", "min": 0.0, "max": 1.0, "step": 0.25,
                                    "name": INTERPOLATION_CONTROLS["t"] + " "}

@@ -35,6 +35,7 @@ from explorer_harness import (  # noqa: F401 (fixtures)
 )
 
 from vae_tutorial import explorers, inference, losses
+from vae_tutorial.explorers.spec import WIDTH
 from vae_tutorial.models import LinearGaussian
 
 ELBO_PAGE = "book/03_elbo.html"
@@ -74,7 +75,7 @@ def test_elbo_explorer_spec():
     assert set(bundle) == {explorers.MIME_TYPE, "text/plain"}
     spec = bundle[explorers.MIME_TYPE]
     assert spec["$schema"].endswith("/vega-lite/v5.json")
-    assert spec["usermeta"] == {"explorer": "elbo"}
+    assert spec["usermeta"] == {"explorer": "elbo", "panel_width": WIDTH}
     bound = {p["name"]: p for p in spec["params"] if "bind" in p}
     assert {n: p["bind"]["name"].strip() for n, p in bound.items()} == ELBO_CONTROLS
     assert [bound[n]["value"] for n in ELBO_CONTROLS] == [-0.5, 0.4, 0.5, -1.0]

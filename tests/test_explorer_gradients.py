@@ -36,6 +36,7 @@ from explorer_harness import (  # noqa: F401 (fixtures)
 )
 
 from vae_tutorial import explorers, sampling
+from vae_tutorial.explorers.spec import WIDTH
 
 PAGE = "book/05_reparameterization.html"
 CONTROLS = {
@@ -99,7 +100,7 @@ def test_gradient_variance_explorer_spec():
     assert set(bundle) == {explorers.MIME_TYPE, "text/plain"}
     spec = bundle[explorers.MIME_TYPE]
     assert spec["$schema"].endswith("/vega-lite/v5.json")
-    assert spec["usermeta"] == {"explorer": "gradients"}
+    assert spec["usermeta"] == {"explorer": "gradients", "panel_width": WIDTH}
     bound = {p["name"]: p for p in spec["params"] if "bind" in p}
     assert {n: p["bind"]["name"].strip() for n, p in bound.items()} == CONTROLS
     assert [bound[n]["value"] for n in CONTROLS] == [0.5, 0.7, 4, 3, 0.25]
@@ -189,7 +190,7 @@ def _check(state: dict) -> float:
     lines = (f"score function: {f['var_score']} (z² units)",
              f"pathwise: {f['var_pathwise']} (z² units)",
              f"ratio score / pathwise: {f['ratio']}",
-             f"exact ∂/∂μᵢ = 2μ = {f['grad']}, E_q[f] = {f['mean_f']}",
+             f"exact ∂/∂μᵢ = 2μ = {f['grad']}", f"E_q[f] = {f['mean_f']}",
              f"baseline b = {f['baseline']}")
     printed = [" ".join(line.split()) for line in state["lines"]]
     start = printed.index(lines[0]) if lines[0] in printed else 0

@@ -38,6 +38,7 @@ from explorer_harness import (  # noqa: F401 (fixtures)
 
 from vae_tutorial import estimators, explorers, inference, losses
 from vae_tutorial.explorers.importance import MAX_DOTS
+from vae_tutorial.explorers.spec import WIDTH
 from vae_tutorial.models import LinearGaussian
 
 IS_PAGE = "book/04_importance_sampling.html"
@@ -71,7 +72,7 @@ def test_importance_explorer_spec():
     assert set(bundle) == {explorers.MIME_TYPE, "text/plain"}
     spec = bundle[explorers.MIME_TYPE]
     assert spec["$schema"].endswith("/vega-lite/v5.json")
-    assert spec["usermeta"] == {"explorer": "importance"}
+    assert spec["usermeta"] == {"explorer": "importance", "panel_width": WIDTH}
     bound = {p["name"]: p for p in spec["params"] if "bind" in p}
     assert {n: p["bind"]["name"].strip() for n, p in bound.items()} == IS_CONTROLS
     assert [bound[n]["value"] for n in IS_CONTROLS] == [0.0, 1.0, K_MAX]
@@ -153,7 +154,11 @@ IS_STATE_JS = """(el) => {
   const signals = {};
   ['log_ev_exact', 'elbo', 'mu_0', 'mu_1', 'sd_0', 'sd_1'].forEach((n) => {
     signals[n] = view.signal(n); });
-  return {sliders, texts, rows, dots, summary, signals, paths};
+  // the printed lines: each tspan of a multi-line text mark, or the text itself
+  const lines = [...el.querySelectorAll('svg text')].flatMap((t) => {
+    const spans = [...t.querySelectorAll('tspan')];
+    return spans.length ? spans.map((sp) => sp.textContent) : [t.textContent]; });
+  return {sliders, texts, lines, rows, dots, summary, signals, paths};
 }"""
 
 
@@ -213,10 +218,11 @@ def _check_importance(state: dict, model: LinearGaussian, x: torch.Tensor,
     exact = rel(state["signals"]["log_ev_exact"], float(model.log_evidence(x)), REL, "exact")
     elbo = rel(state["signals"]["elbo"], float(inference.linear_gaussian_elbo(
         model, x, mu, logvar)), REL, "elbo")
-    texts = " ".join(" ".join(t.replace("\u2212", "-").split()) for t in state["texts"])
-    want = [f"log p̂(x) = {log_p_hat:.4f} nats with K = {k}; exact log p(x) = {exact:.4f} nats",
-            f"effective sample size {ess:.1f} of {k}; ELBO of q = {elbo:.4f} nats"]
-    assert all(w in texts for w in want), (want, state["texts"][:3])
+    texts = [" ".join(t.replace("\u2212", "-").split()) for t in state["lines"]]
+    want = [f"log p̂(x) = {log_p_hat:.4f} nats with K = {k}",
+            f"exact log p(x) = {exact:.4f} nats", f"ELBO of q = {elbo:.4f} nats",
+            f"effective sample size {ess:.1f} of {k}"]
+    assert all(w in texts for w in want), (want, texts[:5])
     return max(gaps)
 
 

@@ -55,10 +55,12 @@ def bayes_grid_explorer(
     step = 2.0 * lim / n_grid
     log_prior = log_normal_expr("datum.z", "0", "1")
     log_lik = log_normal_expr("x", "w * datum.z", "s")
-    readout = ("['log p(x): grid ' + format(datum.log_ev_grid, '.6f') + ',  exact ' "
-               "+ format(log_ev_exact, '.6f') + ' nats', 'posterior mean: grid ' "
-               "+ format(datum.post_mean, '.4f') + ',  exact ' + format(post_mean_exact, '.4f') "
-               "+ ';  sd: grid ' + format(datum.post_sd, '.4f') + ',  exact ' "
+    # four short lines, each within a phone's column (about 330 px) at 15 px
+    readout = ("['log p(x), grid: ' + format(datum.log_ev_grid, '.6f') + ' nats', "
+               "'log p(x), exact: ' + format(log_ev_exact, '.6f') + ' nats', "
+               "'posterior mean: grid ' + format(datum.post_mean, '.4f') + ', exact ' "
+               "+ format(post_mean_exact, '.4f'), "
+               "'posterior sd: grid ' + format(datum.post_sd, '.4f') + ', exact ' "
                "+ format(post_sd_exact, '.4f')]")
     names = ["prior p(z)", "likelihood p(x | z)", "posterior p(z | x)"]
     spec = {
@@ -89,7 +91,7 @@ def bayes_grid_explorer(
             {"calculate": "exp(datum.log_lik)", "as": "likelihood"},
         ],
         "vconcat": [
-            {"width": WIDTH, "height": 40,
+            {"width": WIDTH, "height": 80,
              "transform": [
                  {"calculate": f"{step!r} * datum.posterior * datum.z", "as": "m1"},
                  {"calculate": f"{step!r} * datum.posterior * datum.z * datum.z", "as": "m2"},

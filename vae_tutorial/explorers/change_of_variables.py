@@ -109,8 +109,13 @@ def change_of_variables_explorer(
         " 'log N(ε; 0, 1) = ' + format(log_n_eps, '.6f'),"
         " 'log N(ε) − log σ = ' + format(log_q_jac, '.6f')]"
     )
+    # the right column beside the left one where the panels are wide, under it where they are
+    # narrow (the book's loader sets panel_width to the width it draws the panels at)
+    wide = f"panel_width >= {WIDTH}"
     text = {"type": "text", "fontSize": 16, "align": "left", "baseline": "top", "y": 0,
             "lineHeight": 21}
+    right = dict(text, x={"expr": f"{wide} ? {WIDTH // 2 + 10} : 0"},
+                 y={"expr": f"{wide} ? 0 : 4 * 21"})
     x_eps = {"title": "ε (units of ε)", "type": "quantitative",
              "scale": {"domain": [-LIM, LIM], "nice": False}}
     x_z = {"title": "z (units of z)", "type": "quantitative",
@@ -157,6 +162,8 @@ def change_of_variables_explorer(
                        "and log q(z) = log N(eps; 0, 1) - log sigma, computed as the sliders "
                        "move.",
         "params": [
+            # the panels' width (the loader of the book's pages sets it on a narrow screen)
+            {"name": "panel_width", "value": WIDTH},
             slider("mu", float(mu), *RANGES["mu"], LABELS["mu"]),
             slider("sigma", float(sigma), *RANGES["sigma"], LABELS["sigma"]),
             slider("a", float(a), *RANGES["a"], LABELS["a"]),
@@ -195,14 +202,14 @@ def change_of_variables_explorer(
         "vconcat": [
             {"width": WIDTH, "height": 84, "data": {"values": [{}]}, "transform": [],
              "layer": [{"mark": dict(text, x=0, text={"expr": readout_left})},
-                       {"mark": dict(text, x=WIDTH // 2 + 10, text={"expr": readout_right})}]},
+                       {"mark": dict(right, text={"expr": readout_right})}]},
             {"width": WIDTH, "height": 150,
-             "title": "Noise: q(ε) = N(ε; 0, 1), the interval [a, a + w] shaded",
+             "title": ["Noise: q(ε) = N(ε; 0, 1),", "the interval [a, a + w] shaded"],
              "layer": [curve("t", "q_eps", P_COLOR, "density of ε", x_eps),
                        band("eps", "q_eps", P_COLOR, x_eps),
                        dot("a", "exp(log_n_eps)", x_eps, y_density)]},
             {"width": WIDTH, "height": 150,
-             "title": "The map z = μ + σε carries the interval to its image",
+             "title": ["The map z = μ + σε", "carries the interval to its image"],
              "layer": [
                  {"data": {"values": [{}]},
                   "transform": [{"calculate": "a", "as": "x0"}, {"calculate": "b", "as": "x1"}],
@@ -221,7 +228,8 @@ def change_of_variables_explorer(
                  dot("a", "z_a", x_eps, y_map),
              ]},
             {"width": WIDTH, "height": 150,
-             "title": "Its image: q(z) = N(z; μ, σ²) = N(ε; 0, 1) / σ, the same shaded area",
+             "title": ["Its image: q(z) = N(z; μ, σ²) = N(ε; 0, 1) / σ,",
+                       "the same shaded area"],
              "layer": [curve("t", "q_z", Q_COLOR, "density of z", x_z),
                        band("z", "q_z", Q_COLOR, x_z),
                        dot("z_a", "exp(log_q_z)", x_z, y_density)]},

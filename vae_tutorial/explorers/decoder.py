@@ -275,7 +275,7 @@ def latent_traversal_explorer(
     summary = (f"Latent-traversal explorer: {len(units)} units of a {n}-D code, each shifted "
                f"from {-span:g} to {span:g} in {steps} steps "
                "(interactive in the HTML book and in JupyterLab)")
-    return Explorer("latent_traversal", spec, summary)
+    return Explorer("latent_traversal", spec, summary, panel_width=TEXT_WIDTH)
 
 
 def interpolation_explorer(
@@ -374,4 +374,4 @@ def interpolation_explorer(
     summary = (f"Interpolation explorer: {steps} codes on the line from μ({names[0]}) to "
                f"μ({names[1]}) in a {n}-D latent space "
                "(interactive in the HTML book and in JupyterLab)")
-    return Explorer("interpolation", spec, summary)
+    return Explorer("interpolation", spec, summary, panel_width=TEXT_WIDTH)

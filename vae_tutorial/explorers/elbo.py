@@ -233,7 +233,7 @@ def elbo_explorer(
                       "domain": {"expr": "[elbo - 0.15 * kl - 0.3, log_ev + 0.15 * kl + 0.3]"}}}
     number_line = {
         "width": WIDTH, "height": 60,
-        "title": "log p(x) = ELBO + gap: the gap is KL(q ‖ p(z | x))",
+        "title": ["log p(x) = ELBO + gap:", "the gap is KL(q ‖ p(z | x))"],
         "data": {"values": [{}]},
         "layer": [
             {"mark": {"type": "bar", "height": 18, "color": GAP_COLOR},

@@ -53,7 +53,8 @@ def _variance_exprs(dim: str, k: str) -> tuple[str, str]:
     return score, pathwise
 
 
-def _panel(x_field: str, x_title: str, lo: int, hi: int, current: str, title: str) -> dict:
+def _panel(x_field: str, x_title: str, lo: int, hi: int, current: str,
+           title: str | list[str]) -> dict:
     """Both variances against ``x_field`` (a log-log panel), a point at the slider's value."""
     score, pathwise = _variance_exprs(*(("datum.n", "k") if x_field == "L" else ("dim",
                                                                                 "datum.n")))
@@ -161,12 +162,12 @@ def gradient_variance_explorer(
     def fmt(signal: str) -> str:
         return f"format({signal}, '{NUMBER_FORMAT}')"
 
-    # five short lines, legible when the drawing is scaled down to a 390 px phone
+    # six short lines, each within a phone's column (about 330 px) at 16 px
     readout = ("['score function: ' + " + fmt("var_score") + " + ' (z² units)', "
                "'pathwise: ' + " + fmt("var_pathwise") + " + ' (z² units)', "
                "'ratio score / pathwise: ' + " + fmt("ratio") + ", "
-               "'exact ∂/∂μᵢ = 2μ = ' + " + fmt("grad") + " + ',  E_q[f] = ' + "
-               + fmt("mean_f") + ", 'baseline b = ' + " + fmt("baseline") + "]")
+               "'exact ∂/∂μᵢ = 2μ = ' + " + fmt("grad") + ", "
+               "'E_q[f] = ' + " + fmt("mean_f") + ", 'baseline b = ' + " + fmt("baseline") + "]")
     params = [
         slider("mu", float(mu), *RANGES["mu"], "mean μ of q, every coordinate (units of z)"),
         slider("sigma", float(sigma), *RANGES["sigma"],
@@ -191,16 +192,16 @@ def gradient_variance_explorer(
                        "the number of samples K and the dimension L, and their ratio.",
         "params": params,
         "vconcat": [
-            {"width": WIDTH, "height": 108, "data": {"values": [{}]},
-             "title": {"text": "Variance of one estimate of ∇_μ E_q[Σᵢ zᵢ²], summed over L",
-                       "anchor": "start"},
-             "mark": {"type": "text", "text": {"expr": readout}, "fontSize": 17,
+            {"width": WIDTH, "height": 126, "data": {"values": [{}]},
+             "title": {"text": ["Variance of one estimate of ∇_μ E_q[Σᵢ zᵢ²],",
+                                "summed over L"], "anchor": "start"},
+             "mark": {"type": "text", "text": {"expr": readout}, "fontSize": 16,
                       "fontWeight": "bold", "align": "left", "baseline": "top", "x": 0,
                       "y": 2, "lineHeight": 21, "name": "readout"}},
             _panel("K", "K, samples per estimate", *RANGES["n_samples"][:2], "k",
                    "Against K: both fall as 1/K, the gap stays"),
             _panel("L", "L, latent dimension", *RANGES["latent_dim"][:2], "dim",
-                   "Against L: pathwise grows like L, score function like L³ if b = 0"),
+                   ["Against L: pathwise grows like L,", "score function like L³ if b = 0"]),
         ],
         "resolve": {"scale": {"color": "independent", "strokeDash": "independent"},
                     "legend": {"color": "independent", "strokeDash": "independent"}},

@@ -55,9 +55,11 @@ def importance_sampling_explorer(
     with ``eps=eps[:K]``,
 
     .. math::
-        z_k = \mu_q + \sigma_q \odot \varepsilon_k, \qquad
-        \log w_k = \log p(x, z_k) - \log q(z_k), \qquad
-        \log \hat p_K(x) = \operatorname{logsumexp}_{k \le K} \log w_k - \log K,
+        \begin{aligned}
+        z_k &= \mu_q + \sigma_q \odot \varepsilon_k, \qquad
+        \log w_k = \log p(x, z_k) - \log q(z_k), \\
+        \log \hat p_K(x) &= \operatorname{logsumexp}_{k \le K} \log w_k - \log K,
+        \end{aligned}
 
     the effective sample size :math:`(\sum_k w_k)^2 / \sum_k w_k^2`, and the estimate with the
     first :math:`K'` draws for every :math:`K' \le K_{\max}` (one realisation of the IWAE
@@ -224,7 +226,7 @@ def _spec(w: list, b: list, sigma: float, x: list, m: list, s: list, log_ev: flo
 
     curve = {
         "width": WIDTH, "height": 220,
-        "title": "The estimate against K: one run of the IWAE bound's estimator",
+        "title": ["The estimate against K:", "one run of the IWAE bound's estimator"],
         "layer": [
             {"transform": [{"filter": "datum.k <= 100 || datum.k % 4 === 0"},
                            {"calculate": f"'{names[0]}'", "as": "series"}],
@@ -296,10 +298,11 @@ def _spec(w: list, b: list, sigma: float, x: list, m: list, s: list, log_ev: flo
                                "title": "normalized weight w_k / Σ w"},
                          "size": size, "opacity": shown},
         }
-    readout = ("['log p̂(x) = ' + format(datum.est, '.4f') + ' nats with K = ' + datum.K "
-               "+ ';  exact log p(x) = ' + format(log_ev_exact, '.4f') + ' nats', "
-               "'effective sample size ' + format(datum.ess, '.1f') + ' of ' + datum.K "
-               "+ ';  ELBO of q = ' + format(elbo, '.4f') + ' nats']")
+    # four short lines, each within a phone's column (about 330 px) at 15 px
+    readout = ("['log p̂(x) = ' + format(datum.est, '.4f') + ' nats with K = ' + datum.K, "
+               "'exact log p(x) = ' + format(log_ev_exact, '.4f') + ' nats', "
+               "'ELBO of q = ' + format(elbo, '.4f') + ' nats', "
+               "'effective sample size ' + format(datum.ess, '.1f') + ' of ' + datum.K]")
     return {
         "$schema": SCHEMA,
         "description": "Importance sampling of the evidence p(x) with a Gaussian proposal q: "
@@ -338,7 +341,7 @@ def _spec(w: list, b: list, sigma: float, x: list, m: list, s: list, log_ev: flo
             {"calculate": "datum.a / datum.s1", "as": "w_norm"},
         ],
         "vconcat": [
-            {"width": WIDTH, "height": 40,
+            {"width": WIDTH, "height": 80,
              "transform": [
                  {"filter": "datum.k === 1"},
                  {"calculate": "K", "as": "K"},

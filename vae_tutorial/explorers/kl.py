@@ -61,12 +61,14 @@ def kl_explorer(
             raise ValueError(f"{name} must be > 0; got {value}")
     kl_qp = kl_normal_expr("mu_q", "sigma_q", "mu_p", "sigma_p")
     kl_pq = kl_normal_expr("mu_p", "sigma_p", "mu_q", "sigma_q")
-    readout = ("'KL(q ‖ p) = ' + format(kl_qp, '.4f') + ' nats  ·  KL(p ‖ q) = ' "
-               "+ format(kl_pq, '.4f') + ' nats'")
+    # two lines, each within a phone's column
+    readout = ("['KL(q ‖ p) = ' + format(kl_qp, '.4f') + ' nats', "
+               "'KL(p ‖ q) = ' + format(kl_pq, '.4f') + ' nats']")
     x = {"field": "z", "type": "quantitative", "title": "z (units of z)",
          "scale": {"zero": False, "nice": False}}
 
-    def panel(fields: list[str], names: list[str], y_title: str, title: str) -> dict:
+    def panel(fields: list[str], names: list[str], y_title: str,
+              title: str | list[str]) -> dict:
         return {
             "width": WIDTH, "height": 170, "title": title,
             "transform": [{"fold": fields, "as": ["series", "value"]},
@@ -111,15 +113,16 @@ def kl_explorer(
             {"calculate": "datum.p * (datum.log_p - datum.log_q)", "as": "int_pq"},
         ],
         "vconcat": [
-            {"width": WIDTH, "height": 20, "data": {"values": [{}]}, "transform": [],
+            {"width": WIDTH, "height": 42, "data": {"values": [{}]}, "transform": [],
              "mark": {"type": "text", "text": {"expr": readout}, "fontSize": 16,
-                      "fontWeight": "bold", "align": "left", "x": 0, "y": 10,
+                      "fontWeight": "bold", "align": "left", "baseline": "top", "x": 0,
+                      "y": 0, "lineHeight": 21,
                       "name": "readout"}},
             panel(["q", "p"], ["q(z)", "p(z)"], "density (1 / z units)", "The two densities"),
             panel(["int_qp", "int_pq"], ["q log(q/p): area = KL(q ‖ p)",
                                          "p log(p/q): area = KL(p ‖ q)"],
                   "integrand (nats per z unit)",
-                  "The integrands can be negative, their areas cannot"),
+                  ["The integrands can be negative,", "their areas cannot"]),
         ],
         # each panel its own legend (q solid, p dashed), above it
         "resolve": {"scale": {"color": "independent", "strokeDash": "independent"},

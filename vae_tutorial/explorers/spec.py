@@ -38,7 +38,9 @@ MIME_TYPE = "application/vnd.vegalite.v5+json"
 SCHEMA = "https://vega.github.io/schema/vega-lite/v5.json"
 #: Colours of q and p, as in the chapters' figures (:mod:`vae_tutorial.plotting`).
 Q_COLOR, P_COLOR = OKABE_ITO[5], OKABE_ITO[4]
-#: Width of each panel in pixels (the page scales the drawing down on a narrow screen).
+#: Width of each panel in pixels. On a column narrower than the drawing (a phone) the book's
+#: loader draws every panel of this width narrower, as wide as the column allows (the
+#: specification's ``usermeta.panel_width`` names the width it replaces).
 WIDTH = 520
 #: The chart style shared by the explorers (legends above, axis text of 12-13 px).
 CONFIG: dict[str, Any] = {
@@ -61,6 +63,8 @@ class Explorer:
         name: A short identifier (``"kl"``), written into the page as ``data-explorer``.
         spec: The Vega-Lite specification (a JSON-serializable dict).
         summary: One line of plain text, shown where the chart cannot be drawn (the PDF).
+        panel_width: The width of the panels that the book's loader may draw narrower on a
+            narrow column (written into the specification's ``usermeta``); ``None``: none.
 
     Example:
         >>> ex = Explorer("demo", {"$schema": SCHEMA, "mark": "point"}, "a demo")
@@ -68,11 +72,16 @@ class Explorer:
         ['application/vnd.vegalite.v5+json', 'text/plain']
     """
 
-    def __init__(self, name: str, spec: dict[str, Any], summary: str) -> None:
+    def __init__(self, name: str, spec: dict[str, Any], summary: str, *,
+                 panel_width: int | None = WIDTH) -> None:
         self.name, self.spec, self.summary = name, spec, summary
+        self.panel_width = panel_width
 
     def _repr_mimebundle_(self, include=None, exclude=None) -> dict[str, Any]:  # noqa: ANN001
-        spec = dict(self.spec, usermeta={"explorer": self.name})
+        meta: dict[str, Any] = {"explorer": self.name}
+        if self.panel_width is not None:
+            meta["panel_width"] = self.panel_width
+        spec = dict(self.spec, usermeta=meta)
         return {MIME_TYPE: spec, "text/plain": self.summary}
 
     def to_json(self) -> str:
