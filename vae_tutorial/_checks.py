@@ -7,9 +7,10 @@ globally with :func:`vae_tutorial.losses.set_validation` for speed.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from contextlib import contextmanager
-from numbers import Real
+from numbers import Integral, Real
 
 import torch
 
@@ -79,7 +80,9 @@ def shape_str(shape: torch.Size | tuple[int, ...]) -> str:
 def check_tensor(name: str, value: object, *, min_dim: int = 0, finite: bool = True) -> None:
     """Check that ``value`` is a finite floating-point tensor with at least ``min_dim`` dims."""
     if not isinstance(value, torch.Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor; got {type(value).__name__}")
+        # a NumPy array (or anything array-like) is not converted: say how to convert it
+        hint = " (convert it with torch.as_tensor)" if hasattr(value, "__array__") else ""
+        raise TypeError(f"{name} must be a torch.Tensor; got {type(value).__name__}{hint}")
     if not value.is_floating_point():
         raise TypeError(f"{name} must be a floating-point tensor; got dtype {value.dtype}")
     if value.dim() < min_dim:
@@ -136,6 +139,53 @@ def check_real(name: str, value: object, *, minimum: float | None = None) -> Non
         raise ValueError(f"{name} must be >= {minimum}; got {value}")
 
 
+def check_positive_real(name: str, value: object) -> None:
+    """Check that ``value`` is a finite real Python number > 0 (not a bool, not a tensor)."""
+    if isinstance(value, bool) or not isinstance(value, Real):
+        raise TypeError(
+            f"{name} must be a positive number (a float); got {type(value).__name__} {value!r}"
+        )
+    if not (math.isfinite(value) and value > 0):
+        raise ValueError(f"{name} must be a positive number (finite, > 0); got {value}")
+
+
+# The seeds NumPy accepts (``np.random.seed``), used for every seed in the package.
+SEED_MAX = 2**32 - 1
+
+
+def check_seed(name: str, value: object) -> None:
+    """Check that ``value`` is an int in [0, 2**32 - 1] (not a bool), the range NumPy seeds."""
+    if isinstance(value, bool) or not isinstance(value, Integral):
+        raise TypeError(
+            f"{name} must be an int in [0, 2**32 - 1]; got {type(value).__name__} {value!r}"
+        )
+    if not 0 <= value <= SEED_MAX:
+        raise ValueError(f"{name} must be an int in [0, 2**32 - 1]; got {value}")
+
+
+def check_dim(dim: object, name: str, value: torch.Tensor) -> int:
+    """Check that ``dim`` is an int indexing a dim of ``value`` (called ``name``); return it."""
+    if isinstance(dim, bool) or not isinstance(dim, int):
+        raise TypeError(f"dim must be an int; got {type(dim).__name__} {dim!r}")
+    n = value.dim()
+    if not -n <= dim < n:
+        raise ValueError(
+            f"dim must be in [{-n}, {n - 1}] for {name} of shape {shape_str(value.shape)}; "
+            f"got {dim}"
+        )
+    return dim
+
+
+def check_samples(name: str, value: torch.Tensor, dim: int = 0, minimum: int = 1) -> None:
+    """Check that ``value`` holds at least ``minimum`` samples (K) along ``dim``."""
+    k = value.shape[dim]
+    if k < minimum:
+        raise ValueError(
+            f"{name} must have at least {minimum} sample{'s' if minimum > 1 else ''} along dim "
+            f"{dim} (K >= {minimum}); got shape {shape_str(value.shape)}"
+        )
+
+
 def check_positive_int(name: str, value: object) -> None:
     """Check that ``value`` is a Python int >= 1 (not a bool)."""
     if isinstance(value, bool) or not isinstance(value, int):
@@ -144,10 +194,24 @@ def check_positive_int(name: str, value: object) -> None:
         raise ValueError(f"{name} must be >= 1; got {value}")
 
 
-def reduce(values: torch.Tensor, reduction: str) -> torch.Tensor:
-    """Apply ``reduction`` over every (batch) dim of ``values``."""
+def reduce(values: torch.Tensor, reduction: str, name: str = "the input") -> torch.Tensor:
+    """Apply ``reduction`` over every (batch) dim of ``values``, computed from ``name``.
+
+    The mean of an empty batch is undefined (0 / 0), so ``reduction="mean"`` raises there, even
+    with validation off (the test costs no synchronisation); the sum of an empty batch is 0 and
+    ``"none"`` returns the empty tensor, both mathematically right.
+
+    Raises:
+        ValueError: If ``reduction="mean"`` and ``values`` is empty.
+    """
     if reduction == "none":
         return values
     if reduction == "mean":
+        if values.numel() == 0:
+            raise ValueError(
+                f"reduction='mean' needs at least one example, but {name} has an empty batch "
+                f"(batch shape {shape_str(values.shape)}); use reduction='sum' (0 for an empty "
+                "batch) or 'none'"
+            )
         return values.mean()
     return values.sum()

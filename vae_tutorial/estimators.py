@@ -34,8 +34,11 @@ import torch
 
 from vae_tutorial import losses
 from vae_tutorial._checks import (
+    check_dim,
     check_positive_int,
     check_same_shape,
+    check_samples,
+    check_seed,
     check_tensor,
     is_validation_enabled,
     shape_str,
@@ -84,6 +87,15 @@ class EvidenceEstimate:
         return (self.log_standard_error - self.log_evidence).exp()
 
 
+def _check_sample_dim(log_weights: torch.Tensor, dim: int, minimum: int = 1) -> None:
+    """The checks of the log-weight reducers: a float tensor (under validation), a valid ``dim``
+    and at least ``minimum`` samples along it (always: free, and the math fails otherwise)."""
+    if is_validation_enabled():
+        check_tensor("log_weights", log_weights, min_dim=1, finite=False)
+    check_dim(dim, "log_weights", log_weights)
+    check_samples("log_weights", log_weights, dim, minimum)
+
+
 def log_mean_exp(log_weights: torch.Tensor, dim: int = 0) -> torch.Tensor:
     r"""The log of the mean of :math:`w = \exp(\log w)`, computed without exponentiating.
 
@@ -102,8 +114,9 @@ def log_mean_exp(log_weights: torch.Tensor, dim: int = 0) -> torch.Tensor:
         :math:`\log \bar w` in the units of ``log_weights`` (nats).
 
     Raises:
-        TypeError: If ``log_weights`` is not a floating-point tensor.
-        ValueError: If it has no dims.
+        TypeError: If ``log_weights`` is not a floating-point tensor or ``dim`` not an int.
+        ValueError: If it has no dims, ``dim`` is out of range, or there are no samples
+            along ``dim`` (``K = 0``: no mean, no :math:`\log K`).
 
     Examples:
         >>> import torch
@@ -115,8 +128,7 @@ def log_mean_exp(log_weights: torch.Tensor, dim: int = 0) -> torch.Tensor:
         >>> estimators.log_mean_exp(torch.tensor([[-1000.0], [-1000.0]]))
         tensor([-1000.])
     """
-    if is_validation_enabled():
-        check_tensor("log_weights", log_weights, min_dim=1, finite=False)
+    _check_sample_dim(log_weights, dim)
     # \log \bar w = logsumexp_k \log w_k - \log K
     return torch.logsumexp(log_weights, dim=dim) - math.log(log_weights.shape[dim])
 
@@ -143,8 +155,9 @@ def effective_sample_size(log_weights: torch.Tensor, dim: int = 0) -> torch.Tens
         The effective number of samples (unitless).
 
     Raises:
-        TypeError: If ``log_weights`` is not a floating-point tensor.
-        ValueError: If it has no dims.
+        TypeError: If ``log_weights`` is not a floating-point tensor or ``dim`` not an int.
+        ValueError: If it has no dims, ``dim`` is out of range, or there are no samples
+            along ``dim`` (``K = 0``).
 
     References:
         Kish (1965); Owen, *Monte Carlo theory, methods and examples* (2013), eq. 9.13.
@@ -161,8 +174,7 @@ def effective_sample_size(log_weights: torch.Tensor, dim: int = 0) -> torch.Tens
 
     Introduced in the chapter "Importance sampling".
     """
-    if is_validation_enabled():
-        check_tensor("log_weights", log_weights, min_dim=1, finite=False)
+    _check_sample_dim(log_weights, dim)
     # ESS = (\sum w)^2 / \sum w^2, in log space
     return torch.exp(
         2.0 * torch.logsumexp(log_weights, dim=dim) - torch.logsumexp(2.0 * log_weights, dim=dim)
@@ -189,7 +201,8 @@ def log_standard_error(log_weights: torch.Tensor, dim: int = 0) -> torch.Tensor:
         :math:`\log \widehat{\mathrm{se}}(\bar w)` (``-inf`` if all weights are equal).
 
     Raises:
-        ValueError: If there are fewer than two samples.
+        TypeError: If ``log_weights`` is not a floating-point tensor or ``dim`` not an int.
+        ValueError: If ``dim`` is out of range or there are fewer than two samples.
 
     Examples:
         >>> import torch
@@ -199,11 +212,8 @@ def log_standard_error(log_weights: torch.Tensor, dim: int = 0) -> torch.Tensor:
         >>> estimators.log_standard_error(log_w).exp()
         tensor([1.])
     """
-    if is_validation_enabled():
-        check_tensor("log_weights", log_weights, min_dim=1, finite=False)
+    _check_sample_dim(log_weights, dim, minimum=2)
     k = log_weights.shape[dim]
-    if k < 2:
-        raise ValueError(f"log_weights needs at least 2 samples along dim {dim}; got {k}")
     m = log_weights.amax(dim=dim, keepdim=True)
     w = torch.exp(log_weights - m)  # w_k / max_k w_k, in (0, 1]
     # se(\bar w) = std(w) / \sqrt K, std with K - 1 in the denominator
@@ -290,7 +300,8 @@ def naive_monte_carlo(
         An :class:`EvidenceEstimate`; ``log_weights`` are :math:`\log p(x \mid z_k)` in nats.
 
     Raises:
-        TypeError: If ``x`` is not a floating-point tensor or the model lacks the methods.
+        TypeError: If ``x`` or ``eps`` is not a floating-point tensor or the model lacks the
+            methods.
         ValueError: If shapes do not match or ``n_samples < 1``.
 
     References:
@@ -324,8 +335,12 @@ def naive_monte_carlo(
     shape = (n_samples, *x.shape[:-1], latent)
     if eps is None:
         eps = torch.randn(shape, dtype=x.dtype, device=x.device, generator=generator)
-    elif tuple(eps.shape) != shape:
-        raise ValueError(f"eps must have shape {shape_str(shape)}; got {shape_str(eps.shape)}")
+    else:
+        check_tensor("eps", eps, min_dim=1)
+        if tuple(eps.shape) != shape:
+            raise ValueError(
+                f"eps must have shape {shape_str(shape)}; got {shape_str(eps.shape)}"
+            )
     # \log w_k = \log p(x | z_k), z_k ~ p(z)
     log_w = _log_likelihood_term(model, x, eps)  # (K, B)
     return _estimate(log_w)
@@ -373,7 +388,8 @@ def importance_sampling(
 
     Raises:
         TypeError: If an input is not a floating-point tensor or the model lacks the methods.
-        ValueError: If shapes do not match or ``n_samples < 1``.
+        ValueError: If shapes do not match (``mu`` must be ``(B, L)``: the batch shape of ``x``
+            and the model's ``latent_dim``, where it has one) or ``n_samples < 1``.
 
     References:
         Burda, Grosse & Salakhutdinov (2016), eq. 8; the lecture notes "Variational
@@ -402,6 +418,16 @@ def importance_sampling(
     check_tensor("mu", mu, min_dim=1)
     check_tensor("logvar", logvar, min_dim=1)
     check_same_shape("logvar", logvar, "mu", mu)
+    if mu.shape[:-1] != x.shape[:-1]:
+        raise ValueError(
+            f"mu must have the batch shape of x {shape_str(x.shape[:-1])} plus a latent dim; "
+            f"got {shape_str(mu.shape)}"
+        )
+    if hasattr(model, "latent_dim") and mu.shape[-1] != int(model.latent_dim):
+        raise ValueError(
+            f"mu must have last dim model.latent_dim={int(model.latent_dim)}; "
+            f"got shape {shape_str(mu.shape)}"
+        )
     z = reparameterize(mu, logvar, eps=eps, n_samples=n_samples, generator=generator)  # (K, B, L)
     # \log w_k = \log p(x, z_k) - \log q(z_k)
     log_w = _log_joint(model, x, z) - losses.log_normal_diag(z, mu, logvar)  # (K, B)
@@ -446,11 +472,11 @@ def log_likelihood(
 
     Args:
         model: A :class:`~vae_tutorial.models.VAE` (``encode``, ``decode``, ``latent_dim``).
-        x: Images in [0, 1] (binary for a Bernoulli decoder), on any device; they are moved to
-            the model's device.
+        x: Images in [0, 1] (binary for a Bernoulli decoder), on any device and of any
+            floating dtype; they are converted to the model's device and dtype.
         k: Importance samples per image (1000 or more for evaluation; 5000 in Burda et al.).
         chunk_size: Samples processed at a time (bounds memory).
-        seed: Seed of the noise.
+        seed: Seed of the noise, an int in [0, 2**32 - 1].
 
     Shape:
         - x: :math:`(B, D)`.
@@ -461,8 +487,12 @@ def log_likelihood(
         its negative), on the model's device.
 
     Raises:
-        TypeError: If ``model`` has no ``encode``/``decode`` or ``x`` is not a float tensor.
-        ValueError: If ``k`` or ``chunk_size`` is not a positive int or ``x`` has the wrong shape.
+        TypeError: If ``model`` has no ``encode``/``decode``, ``x`` is not a float tensor or
+            ``seed`` not an int.
+        ValueError: If ``k`` or ``chunk_size`` is not a positive int, ``seed`` is outside
+            [0, 2**32 - 1], or ``x`` has the wrong shape, non-finite values or (with validation
+            on, the default) values outside [0, 1]. The checks run once, up front; the
+            per-chunk checks are then switched off.
 
     References:
         Burda, Grosse & Salakhutdinov (2016), eq. 8 and section 5 (k = 5000 for evaluation);
@@ -492,9 +522,17 @@ def log_likelihood(
         )
     check_positive_int("k", k)
     check_positive_int("chunk_size", chunk_size)
+    check_seed("seed", seed)
     check_tensor("x", x, min_dim=2)
     if x.dim() != 2 or x.shape[1] != model.data_dim:
         raise ValueError(f"x must have shape (B, {model.data_dim}); got {shape_str(x.shape)}")
+    if is_validation_enabled() and x.numel():
+        lo, hi = torch.aminmax(x)  # the per-chunk log_bernoulli checks are switched off below
+        if lo < 0 or hi > 1:
+            raise ValueError(
+                "x must lie in [0, 1] (Bernoulli targets); got values in "
+                f"[{float(lo):.4g}, {float(hi):.4g}]"
+            )
     p = _model_tensor(model)
     x = x.to(device=p.device, dtype=p.dtype)
     was_training = model.training

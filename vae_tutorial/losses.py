@@ -13,6 +13,11 @@ Conventions (the same in every function):
 * Inputs are validated (``TypeError`` for non-tensors and non-float tensors, ``ValueError`` for
   bad shapes, non-finite values, unknown reductions and Bernoulli targets outside [0, 1]). Switch
   validation off with :func:`set_validation` or, for a block, ``with validation(False):``.
+  NumPy arrays are not converted: they get the ``TypeError`` too (pass ``torch.as_tensor(a)``).
+* An empty batch: ``reduction="mean"`` raises ``ValueError`` (a mean of no examples is 0 / 0),
+  ``"sum"`` gives 0 and ``"none"`` the empty tensor (both mathematically right). ``K = 0``
+  samples in :func:`elbo_mc` and :func:`iwae_bound` raises ``ValueError`` (no mean, no
+  :math:`\log K`). These two checks cost nothing and stay on with validation off.
 
 References:
     - [KW14] D. P. Kingma and M. Welling, "Auto-Encoding Variational Bayes", ICLR 2014.
@@ -35,6 +40,7 @@ from vae_tutorial._checks import (
     check_real,
     check_reduction,
     check_same_shape,
+    check_samples,
     check_tensor,
     is_validation_enabled,
     reduce,
@@ -114,7 +120,7 @@ def log_normal_diag(
     # the residual is standardized before squaring, (x - mu) * exp(-logvar / 2), so a tiny
     # variance with x = mu gives 0 rather than 0 * inf = nan (exp(-logvar) overflows first)
     log_prob = -0.5 * (_LOG_2PI + logvar + ((x - mu) * torch.exp(-0.5 * logvar)).pow(2)).sum(-1)
-    return reduce(log_prob, reduction)
+    return reduce(log_prob, reduction, "x")
 
 
 def log_standard_normal(z: torch.Tensor, *, reduction: str = "none") -> torch.Tensor:
@@ -158,7 +164,7 @@ def log_standard_normal(z: torch.Tensor, *, reduction: str = "none") -> torch.Te
         check_tensor("z", z, min_dim=1)
     # \log N(z; 0, I) = -1/2 \sum_j [\log 2\pi + z_j^2]
     log_prob = -0.5 * (_LOG_2PI + z.pow(2)).sum(-1)
-    return reduce(log_prob, reduction)
+    return reduce(log_prob, reduction, "z")
 
 
 def log_bernoulli(
@@ -221,7 +227,7 @@ def log_bernoulli(
     x_b, logits_b = torch.broadcast_tensors(x, logits)
     # \log p(x|z) = \sum_j [x_j \log sigmoid(l_j) + (1 - x_j) \log(1 - sigmoid(l_j))] = -BCE(l, x)
     log_prob = -F.binary_cross_entropy_with_logits(logits_b, x_b, reduction="none").sum(-1)
-    return reduce(log_prob, reduction)
+    return reduce(log_prob, reduction, "x")
 
 
 def kl_normal_std_normal(
@@ -272,7 +278,7 @@ def kl_normal_std_normal(
         check_same_shape("logvar", logvar, "mu", mu)
     # KL = 1/2 \sum_j [\mu_j^2 + \sigma_j^2 - 1 - \log\sigma_j^2]
     kl = 0.5 * (mu.pow(2) + torch.exp(logvar) - 1.0 - logvar).sum(-1)
-    return reduce(kl, reduction)
+    return reduce(kl, reduction, "mu")
 
 
 def kl_normal_normal(
@@ -347,7 +353,7 @@ def kl_normal_normal(
         + ((mu_q - mu_p) * torch.exp(-0.5 * logvar_p)).pow(2)
         - 1.0
     ).sum(-1)
-    return reduce(kl, reduction)
+    return reduce(kl, reduction, "mu_q")
 
 
 def elbo(
@@ -436,7 +442,7 @@ def elbo(
         log_px_z = log_px_z.mean(0)
     # L = E_q[\log p(x|z)] - \beta KL(q(z|x) || N(0, I))          (KW14, eq. 10)
     bound = log_px_z - beta * kl_normal_std_normal(mu, logvar, reduction="none")
-    return reduce(bound, reduction)
+    return reduce(bound, reduction, "x")
 
 
 def negative_elbo(
@@ -497,7 +503,8 @@ def elbo_mc(log_weights: torch.Tensor, *, reduction: str = "mean") -> torch.Tens
 
     Raises:
         TypeError: If ``log_weights`` is not a floating-point tensor.
-        ValueError: If it has no sample dim or non-finite values, or ``reduction`` is unknown.
+        ValueError: If it has no sample dim, no samples (``K = 0``) or non-finite values,
+            ``reduction`` is unknown, or ``reduction="mean"`` meets an empty batch.
 
     References:
         Kingma & Welling (2014), eq. 8 (the generic SGVB estimator :math:`\tilde{\mathcal{L}}^A`).
@@ -514,8 +521,10 @@ def elbo_mc(log_weights: torch.Tensor, *, reduction: str = "mean") -> torch.Tens
     check_reduction(reduction)
     if is_validation_enabled():
         _check_log_weights(log_weights)
+    # K = 0 has no mean (and no log K): refused even with validation off, the test is free
+    check_samples("log_weights", log_weights)
     # \hat L = (1/K) \sum_k \log w_k
-    return reduce(log_weights.mean(0), reduction)
+    return reduce(log_weights.mean(0), reduction, "log_weights")
 
 
 def iwae_bound(log_weights: torch.Tensor, *, reduction: str = "mean") -> torch.Tensor:
@@ -543,7 +552,8 @@ def iwae_bound(log_weights: torch.Tensor, *, reduction: str = "mean") -> torch.T
 
     Raises:
         TypeError: If ``log_weights`` is not a floating-point tensor.
-        ValueError: If it has no sample dim or non-finite values, or ``reduction`` is unknown.
+        ValueError: If it has no sample dim, no samples (``K = 0``) or non-finite values,
+            ``reduction`` is unknown, or ``reduction="mean"`` meets an empty batch.
 
     References:
         Burda, Grosse & Salakhutdinov (2016), eq. 8 (the bound) and theorem 1 (monotone in K).
@@ -563,6 +573,8 @@ def iwae_bound(log_weights: torch.Tensor, *, reduction: str = "mean") -> torch.T
     check_reduction(reduction)
     if is_validation_enabled():
         _check_log_weights(log_weights)
+    # K = 0 has no log K: refused even with validation off, the test is free
+    check_samples("log_weights", log_weights)
     # L_K = \log (1/K) \sum_k w_k = logsumexp_k \log w_k - \log K
     bound = torch.logsumexp(log_weights, dim=0) - math.log(log_weights.shape[0])
-    return reduce(bound, reduction)
+    return reduce(bound, reduction, "log_weights")

@@ -19,18 +19,32 @@ import torch
 from torch import nn
 
 from vae_tutorial import losses
-from vae_tutorial._checks import check_positive_int, check_tensor, is_validation_enabled, shape_str
+from vae_tutorial._checks import (
+    check_positive_int,
+    check_positive_real,
+    check_seed,
+    check_tensor,
+    is_validation_enabled,
+    shape_str,
+)
 from vae_tutorial.sampling import reparameterize
 
 __all__ = ["GaussianMixture", "LinearGaussian", "VAE"]
 
 
-def _check_last_dim(name: str, value: torch.Tensor, size: int, what: str) -> None:
+def _check_last_dim(
+    name: str, value: torch.Tensor, size: int, what: str, dtype: torch.dtype | None = None
+) -> None:
     if is_validation_enabled():
         check_tensor(name, value, min_dim=1)
         if value.shape[-1] != size:
             raise ValueError(
                 f"{name} must have last dim {what}={size}; got shape {shape_str(value.shape)}"
+            )
+        if dtype is not None and value.dtype != dtype:
+            raise TypeError(
+                f"{name} must have the model's dtype {dtype}; got {value.dtype} "
+                f"(convert with {name}.to({dtype}) or the model with model.to({value.dtype}))"
             )
 
 
@@ -108,7 +122,9 @@ class VAE(nn.Module):
             ``(mu, logvar)``.
 
         Raises:
-            TypeError: If ``x`` is not a floating-point tensor.
+            TypeError: If ``x`` is not a floating-point tensor of the model's dtype (it is not
+                converted: :func:`~vae_tutorial.training.train`, ``evaluate`` and
+                :func:`~vae_tutorial.estimators.log_likelihood` convert their data).
             ValueError: If the last dim of ``x`` is not ``data_dim``.
 
         Examples:
@@ -119,7 +135,7 @@ class VAE(nn.Module):
             >>> mu.shape, logvar.shape                                 # (B, L) each
             (torch.Size([5, 2]), torch.Size([5, 2]))
         """
-        _check_last_dim("x", x, self.data_dim, "data_dim")
+        _check_last_dim("x", x, self.data_dim, "data_dim", self.encoder_head.weight.dtype)
         mu, logvar = self.encoder_head(self.encoder(x)).chunk(2, dim=-1)  # (B, L), (B, L)
         return mu, logvar
 
@@ -131,7 +147,7 @@ class VAE(nn.Module):
             - Output: :math:`(*, D)`.
 
         Raises:
-            TypeError: If ``z`` is not a floating-point tensor.
+            TypeError: If ``z`` is not a floating-point tensor of the model's dtype.
             ValueError: If the last dim of ``z`` is not ``latent_dim``.
 
         Examples:
@@ -141,7 +157,7 @@ class VAE(nn.Module):
             >>> model.decode(torch.zeros(10, 5, 2)).shape  # (K, B, L) -> (K, B, D)
             torch.Size([10, 5, 64])
         """
-        _check_last_dim("z", z, self.latent_dim, "latent_dim")
+        _check_last_dim("z", z, self.latent_dim, "latent_dim", self.encoder_head.weight.dtype)
         return self.decoder(z)
 
     def forward(
@@ -262,12 +278,18 @@ class LinearGaussian(nn.Module):
 
     The parameters are ``nn.Parameter`` so that :math:`\theta = (W, b, \log\sigma)` can be learned
     (variational EM). Computations run in the parameters' dtype; float64 (the default of
-    :meth:`random`) keeps the book's identities accurate to 1e-10.
+    :meth:`random`) keeps the book's identities accurate to 1e-10. Inputs ``x`` and ``z`` of
+    another floating dtype are converted to it (float32 data on a float64 model is exact).
 
     Args:
         weight: :math:`W`, shape ``(D, L)``.
         bias: :math:`b`, shape ``(D,)``.
-        noise_std: :math:`\sigma > 0`.
+        noise_std: :math:`\sigma`, a finite real number > 0 (not a bool or a tensor).
+
+    Raises:
+        TypeError: If ``weight`` or ``bias`` is not a floating-point tensor or ``noise_std``
+            not a real number.
+        ValueError: If the shapes disagree or ``noise_std`` is not finite and positive.
 
     Examples:
         >>> import torch
@@ -292,8 +314,7 @@ class LinearGaussian(nn.Module):
                 f"weight must be (D, L) and bias (D,); got weight {shape_str(weight.shape)} "
                 f"and bias {shape_str(bias.shape)}"
             )
-        if not (isinstance(noise_std, (int, float)) and noise_std > 0):
-            raise ValueError(f"noise_std must be a positive number; got {noise_std!r}")
+        check_positive_real("noise_std", noise_std)
         self.weight = nn.Parameter(weight.clone())
         self.bias = nn.Parameter(bias.clone())
         self.log_noise_std = nn.Parameter(
@@ -320,6 +341,7 @@ class LinearGaussian(nn.Module):
         """
         check_positive_int("data_dim", data_dim)
         check_positive_int("latent_dim", latent_dim)
+        check_seed("seed", seed)
         g = torch.Generator().manual_seed(seed)
         weight = torch.randn(data_dim, latent_dim, generator=g, dtype=dtype)
         bias = torch.randn(data_dim, generator=g, dtype=dtype)
@@ -364,6 +386,7 @@ class LinearGaussian(nn.Module):
             -2.7426
         """
         _check_last_dim("x", x, self.data_dim, "D")
+        x = x.to(self.weight.dtype)  # computations run in the parameters' dtype
         return self.evidence_distribution().log_prob(x)
 
     def posterior(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -389,6 +412,7 @@ class LinearGaussian(nn.Module):
             (0.4, 0.2)
         """
         _check_last_dim("x", x, self.data_dim, "D")
+        x = x.to(self.weight.dtype)  # computations run in the parameters' dtype
         eye = torch.eye(self.latent_dim, dtype=self.weight.dtype, device=self.weight.device)
         # \Sigma = (I + W^T W / \sigma^2)^{-1}
         cov = torch.linalg.inv(eye + self.weight.T @ self.weight / self.noise_var)
@@ -406,6 +430,8 @@ class LinearGaussian(nn.Module):
         """
         _check_last_dim("x", x, self.data_dim, "D")
         _check_last_dim("z", z, self.latent_dim, "L")
+        # computations run in the parameters' dtype
+        x, z = x.to(self.weight.dtype), z.to(self.weight.dtype)
         mean = z @ self.weight.T + self.bias
         logvar = (2.0 * self.log_noise_std).expand(mean.shape)
         return losses.log_normal_diag(x, mean, logvar)
@@ -425,7 +451,7 @@ class LinearGaussian(nn.Module):
             torch.Size([7, 3])
         """
         # \log p(x, z) = \log p(x|z) + \log p(z)
-        return self.log_likelihood(x, z) + losses.log_standard_normal(z)
+        return self.log_likelihood(x, z) + losses.log_standard_normal(z.to(self.weight.dtype))
 
     @torch.no_grad()
     def sample(

@@ -190,7 +190,7 @@ def score_function_gradient(
         and ``logvar`` (units of f per unit of the parameter). No graph is kept.
 
     Raises:
-        TypeError: If an input is not a floating-point tensor.
+        TypeError: If an input (``eps`` included) is not a floating-point tensor.
         ValueError: If shapes do not match, ``n_samples < 1`` or ``f`` returns the wrong shape.
 
     References:
@@ -216,8 +216,13 @@ def score_function_gradient(
     shape = (n_samples, *mu.shape)
     if eps is None:
         eps = torch.randn(shape, dtype=mu.dtype, device=mu.device, generator=generator)
-    elif is_validation_enabled() and eps.shape != torch.Size(shape):
-        raise ValueError(f"eps must have shape {shape_str(shape)}; got {shape_str(eps.shape)}")
+    elif is_validation_enabled():
+        # an integer eps would make the score (eps^2 - 1) / 2 integer-valued: refuse it
+        check_tensor("eps", eps, min_dim=1)
+        if eps.shape != torch.Size(shape):
+            raise ValueError(
+                f"eps must have shape {shape_str(shape)}; got {shape_str(eps.shape)}"
+            )
     sigma = torch.exp(0.5 * logvar)
     with torch.no_grad():
         z = mu + sigma * eps  # (K, *, L)
@@ -265,7 +270,9 @@ def pathwise_gradient(
 
     Returns:
         ``(grad_mu, grad_logvar)``: unbiased estimates of the gradient with respect to ``mu``
-        and ``logvar``. No graph is kept.
+        and ``logvar``. No graph is kept. Where ``f`` does not depend on ``z`` (a constant,
+        or an output that autograd cannot trace back to ``z``) the gradient is 0, the right
+        answer, and zeros are returned rather than an autograd error.
 
     Raises:
         TypeError: If an input is not a floating-point tensor.
@@ -296,7 +303,12 @@ def pathwise_gradient(
         z = reparameterize(mu_, logvar_, eps=eps, n_samples=n_samples, generator=generator)
         # (1/K) \sum_k f(z_k); each leading index of mu only reaches its own term
         values = _apply(f, z).mean(0)  # (*)
-        grad_mu, grad_logvar = torch.autograd.grad(values.sum(), (mu_, logvar_))
+        if not values.requires_grad:  # f does not depend on z: \nabla_\phi E_q[c] = 0
+            return torch.zeros_like(mu_), torch.zeros_like(logvar_)
+        # a parameter f does not reach gets no gradient (None): its gradient is 0
+        grads = torch.autograd.grad(values.sum(), (mu_, logvar_), allow_unused=True)
+    grad_mu = torch.zeros_like(mu_) if grads[0] is None else grads[0]
+    grad_logvar = torch.zeros_like(logvar_) if grads[1] is None else grads[1]
     return grad_mu, grad_logvar
 
 
@@ -361,7 +373,10 @@ def gradient_variance(
         A :class:`GradientStats`.
 
     Raises:
-        ValueError: If ``estimator`` is an unknown name or ``n_repeats < 2``.
+        TypeError: If ``mu`` or ``logvar`` is not a floating-point tensor or ``n_repeats`` not
+            an int.
+        ValueError: If ``estimator`` is an unknown name, shapes do not match or
+            ``n_repeats < 2``.
 
     References:
         Mohamed et al. (2020), sections 4-5 and figure 4 (variance of both estimators).
@@ -388,6 +403,8 @@ def gradient_variance(
                 f"estimator must be 'score', 'pathwise' or a function; got {estimator!r}"
             )
         estimator = _ESTIMATORS[estimator]
+    if is_validation_enabled():
+        _check_gaussian(mu, logvar, n_samples)
     check_positive_int("n_repeats", n_repeats)
     if n_repeats < 2:
         raise ValueError(f"n_repeats must be >= 2 to measure a variance; got {n_repeats}")

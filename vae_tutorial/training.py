@@ -16,7 +16,14 @@ import torch
 from tqdm.auto import tqdm
 
 from vae_tutorial import losses
-from vae_tutorial._checks import check_positive_int, check_real, check_tensor, shape_str, validation
+from vae_tutorial._checks import (
+    check_positive_int,
+    check_real,
+    check_seed,
+    check_tensor,
+    shape_str,
+    validation,
+)
 from vae_tutorial.models import VAE
 
 __all__ = ["History", "TrainingDivergedError", "evaluate", "seed_everything", "train"]
@@ -53,6 +60,13 @@ class History:
 def seed_everything(seed: int) -> torch.Generator:
     """Seed Python's, NumPy's and torch's generators; return a torch generator seeded alike.
 
+    Args:
+        seed: An int in [0, 2**32 - 1], the range NumPy accepts.
+
+    Raises:
+        TypeError: If ``seed`` is not an int (a bool, float, str or None).
+        ValueError: If ``seed`` is outside [0, 2**32 - 1].
+
     Examples:
         >>> import torch
         >>> from vae_tutorial import training
@@ -66,6 +80,8 @@ def seed_everything(seed: int) -> torch.Generator:
 
     import numpy as np
 
+    check_seed("seed", seed)
+    seed = int(seed)  # a NumPy integer too: random.seed takes only Python ints
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
@@ -80,13 +96,21 @@ def evaluate(
 
     Args:
         model: A :class:`~vae_tutorial.models.VAE`.
-        x: Images in [0, 1], shape ``(N, D)``.
+        x: Images in [0, 1], shape ``(N, D)`` with ``N >= 1``; another floating dtype than the
+            model's is converted to the model's.
         batch_size: Examples per forward pass.
-        seed: Seed of the posterior samples, so repeated evaluations agree.
+        seed: Seed of the posterior samples, so repeated evaluations agree; an int in
+            [0, 2**32 - 1].
         beta: KL weight (1 for the ELBO).
 
     Returns:
         :math:`\frac1N \sum_i \mathcal{L}(x_i)` in nats per example.
+
+    Raises:
+        TypeError: If ``x`` is not a floating-point tensor, or ``batch_size``, ``seed`` or
+            ``beta`` has the wrong type.
+        ValueError: If ``x`` is empty, not ``(N, model.data_dim)``, not finite or outside
+            [0, 1], or ``batch_size``, ``seed`` or ``beta`` is out of range.
 
     Examples:
         >>> import torch
@@ -101,6 +125,11 @@ def evaluate(
         >>> elbo < 0
         True
     """
+    _check_data("x", x, model)
+    check_positive_int("batch_size", batch_size)
+    check_seed("seed", seed)
+    check_real("beta", beta, minimum=0.0)
+    x = x.to(next(model.parameters()).dtype)  # data of another dtype: the model's
     was_training = model.training
     model.eval()
     device = next(model.parameters()).device
@@ -115,9 +144,19 @@ def evaluate(
     return total / x.shape[0]
 
 
-def _check_data(name: str, x: torch.Tensor) -> None:
-    """``check_tensor(name, x, min_dim=2)``, with the finiteness test done in one fast pass."""
+def _check_data(name: str, x: torch.Tensor, model: VAE | None = None) -> None:
+    """``check_tensor(name, x, min_dim=2)``, with the finiteness test done in one fast pass; at
+    least one example; ``(N, model.data_dim)`` if ``model`` is given."""
     check_tensor(name, x, min_dim=2, finite=False)
+    if x.shape[0] == 0:
+        raise ValueError(
+            f"{name} must hold at least one example (N >= 1); got shape {shape_str(x.shape)}"
+        )
+    if model is not None and (x.dim() != 2 or x.shape[1] != model.data_dim):
+        raise ValueError(
+            f"{name} must have shape (N, {model.data_dim}) to match model.data_dim; "
+            f"got {shape_str(x.shape)}"
+        )
     # a nan or inf anywhere makes the sum nan or inf; only then count them (and raise)
     if not bool(torch.isfinite(x.sum())):
         check_tensor(name, x, min_dim=2)
@@ -179,8 +218,9 @@ def train(
 
     Args:
         model: The VAE to train, in place.
-        x_train: Training images in [0, 1], ``(N, D)``.
-        x_test: Optional test images in [0, 1], ``(M, D)``.
+        x_train: Training images in [0, 1], ``(N, D)`` with ``N >= 1``; another floating dtype
+            than the model's (float64 from NumPy, say) is converted to the model's.
+        x_test: Optional test images in [0, 1], ``(M, D)`` with ``M >= 1``, converted alike.
         epochs: Passes over the training set.
         batch_size: Examples per step (B).
         lr: Adam learning rate.
@@ -188,7 +228,8 @@ def train(
         objective: ``"elbo"`` (Kingma & Welling 2014) or ``"iwae"`` (Burda et al. 2016).
         k: Samples per example (K): averaged in the ELBO, importance-weighted in the IWAE bound.
         dynamic_binarization: Re-sample binary pixels from the grey values every batch.
-        seed: Seed of initialization-independent randomness: permutations, noise, binarization.
+        seed: Seed of initialization-independent randomness: permutations, noise, binarization;
+            an int in [0, 2**32 - 1].
         checkpoint_path: File to save the best ``state_dict`` to (``torch.save``).
         progress: Show a tqdm progress bar.
         validate: Keep the per-call input checks of :mod:`vae_tutorial.losses` on during
@@ -198,8 +239,10 @@ def train(
         A :class:`History`; the model ends in its best state (highest test ELBO).
 
     Raises:
-        TypeError: If the data are not floating-point tensors.
-        ValueError: If arguments are out of range or the data do not match ``model.data_dim``.
+        TypeError: If the data are not floating-point tensors or an argument has the wrong
+            type (``seed`` not an int, say).
+        ValueError: If arguments are out of range, the data are empty or do not match
+            ``model.data_dim``.
         TrainingDivergedError: If the loss, the parameters or the test ELBO become non-finite.
 
     Examples:
@@ -234,6 +277,7 @@ def train(
         check_positive_int(name, value)
     check_real("lr", lr, minimum=0.0)
     check_real("beta", beta, minimum=0.0)
+    check_seed("seed", seed)
     if objective not in _OBJECTIVES:
         raise ValueError(f"objective must be 'elbo' or 'iwae'; got {objective!r}")
     for name, x in (("x_train", x_train), ("x_test", x_test)):
@@ -243,6 +287,11 @@ def train(
                 raise ValueError(
                     f"{name} must lie in [0, 1]; got values in [{float(lo):.4g}, {float(hi):.4g}]"
                 )
+    # data of another floating dtype (float64 from NumPy, say) are converted to the model's
+    dtype = next(model.parameters()).dtype
+    x_train = x_train.to(dtype)
+    if x_test is not None:
+        x_test = x_test.to(dtype)
 
     device = next(model.parameters()).device
     g = seed_everything(seed)
