@@ -102,8 +102,13 @@
       // room to spare: widen, up to the specification's own width
       want = Math.min(state.full, Math.floor(state.width + (column - drawing)));
     }
-    if (want === state.width || (state.tries || 0) >= 3) return Promise.resolve();
+    // stop where narrower panels did not make the drawing narrower (a line of text sets its
+    // width: the CSS scales it down the little that is left)
+    var stuck = want < state.width && state.last && state.last.width > state.width
+      && drawing >= state.last.drawing - 0.5;
+    if (want === state.width || stuck || (state.tries || 0) >= 3) return Promise.resolve();
     state.tries = (state.tries || 0) + 1;
+    state.last = { width: state.width, drawing: drawing };
     return embed(el, withValues(spec, el.vegaView), want).then(function () {
       return fit(el, spec);
     });
@@ -128,6 +133,7 @@
           clearTimeout(timer);
           timer = setTimeout(function () {
             el.vaeExplorer.tries = 0;
+            el.vaeExplorer.last = null;
             fit(el, spec);
           }, 150);
         }).observe(target);
