@@ -408,3 +408,289 @@ def test_seed_everything_returns_a_seeded_generator():
     )
     training.seed_everything(3)
     assert torch.equal(torch.rand(3), a)
+
+
+# --------------------------------------------------------------------------------------------
+# The loop itself, against independent per-example computations (issue 11). The fixtures avoid
+# what hid bugs before: N = 50 is not a multiple of the batch size 16 (batches of 16, 16, 16
+# and 2), the data are grey, beta != 1 and k > 1, and several seeds are compared.
+# --------------------------------------------------------------------------------------------
+
+F64 = torch.float64
+N_UNEVEN, BS_UNEVEN, D_SMALL, L_SMALL = 50, 16, 8, 2
+
+
+def _grey(n: int, seed: int) -> torch.Tensor:
+    """``(n, D_SMALL)`` grey images in [0.05, 0.95], float64."""
+    g = torch.Generator().manual_seed(seed)
+    return 0.05 + 0.9 * torch.rand(n, D_SMALL, generator=g, dtype=F64)
+
+
+def _sharp_vae(seed: int = 0) -> VAE:
+    """A float64 VAE whose encoder always says logvar = -60 (sigma = e^-30 ~ 1e-13).
+
+    Its single-sample ELBO is then deterministic to ~1e-12 nats: z = mu, whatever the noise, so
+    a training epoch with ``lr=0`` must report exactly the mean over examples of
+    ``log p(x | z = mu) - beta * KL`` computed below, whatever the permutation, noise or k.
+    """
+    torch.manual_seed(seed)
+    model = VAE(data_dim=D_SMALL, hidden_dim=6, latent_dim=L_SMALL).double()
+    with torch.no_grad():
+        model.encoder_head.weight[L_SMALL:] = 0.0
+        model.encoder_head.bias[L_SMALL:] = -60.0
+    return model
+
+
+@torch.no_grad()
+def _sharp_elbo_per_example(model: VAE, x: torch.Tensor, beta: float) -> torch.Tensor:
+    """ELBO of each example of ``x`` under ``_sharp_vae``, from torch.nn.functional alone."""
+    h = model.encoder_head(model.encoder(x))
+    mu, logvar = h[:, :L_SMALL], h[:, L_SMALL:]
+    # log p(x | z = mu): Bernoulli log-likelihood summed over pixels (grey x allowed)
+    rec = -F.binary_cross_entropy_with_logits(model.decoder(mu), x, reduction="none").sum(-1)
+    # KL(N(mu, e^logvar) || N(0, I)) = 1/2 sum (mu^2 + e^logvar - 1 - logvar)
+    kl = 0.5 * (mu**2 + logvar.exp() - 1.0 - logvar).sum(-1)
+    return rec - beta * kl  # (N,)
+
+
+@pytest.mark.parametrize(
+    ("objective", "k", "beta"),
+    [("elbo", 1, 1.0), ("elbo", 1, 0.3), ("elbo", 3, 2.5)],
+)
+def test_epoch_value_is_the_mean_over_every_example(objective, k, beta):
+    """With lr = 0 the reported training and test values are the per-example means over all 50
+    (23) examples: a dropped last batch, a slice off by one or a mean of batch means (the last
+    batch has 2 examples) each move the mean by ~0.1 nats; beta moves it by ~30 nats.
+    The tolerance is float32 rounding: the loop sums the epoch in float32 whatever the model's
+    dtype (relative error ~1e-7 here). (Not the IWAE bound: its weights carry log q(z | x) at
+    the sampled z, random even at sigma ~ 0, so its value is not deterministic.)"""
+    x_train, x_test = _grey(N_UNEVEN, 1), _grey(23, 2)
+    model = _sharp_vae()
+    expected_train = float(_sharp_elbo_per_example(model, x_train, beta).mean())
+    expected_test = float(_sharp_elbo_per_example(model, x_test, beta).mean())
+    h = training.train(
+        model, x_train, x_test, epochs=2, batch_size=BS_UNEVEN, lr=0.0, beta=beta,
+        objective=objective, k=k, dynamic_binarization=False, progress=False, seed=3,
+    )
+    assert h.train_elbo == pytest.approx([expected_train] * 2, rel=1e-6)
+    assert h.test_elbo == pytest.approx([expected_test] * 2, rel=1e-10)
+
+
+def test_epoch_value_with_dynamic_binarization_of_binary_data():
+    """Binary data are their own binarization, so the default path (dynamic binarization on)
+    also reports the exact per-example mean."""
+    x = (_grey(N_UNEVEN, 4) > 0.5).to(F64)
+    model = _sharp_vae(1)
+    expected = float(_sharp_elbo_per_example(model, x, 0.7).mean())
+    h = training.train(model, x, epochs=1, batch_size=BS_UNEVEN, lr=0.0, beta=0.7, progress=False)
+    assert h.train_elbo[0] == pytest.approx(expected, rel=1e-6)
+
+
+@pytest.mark.parametrize("batch_size", [1, 7, 16, 36, 37, 1000])
+@pytest.mark.parametrize("beta", [1.0, 0.4])
+def test_evaluate_is_the_mean_over_every_example(batch_size, beta):
+    """37 grey examples in uneven batches: evaluate() averages every one of them once."""
+    x = _grey(37, 5)
+    model = _sharp_vae(2)
+    expected = float(_sharp_elbo_per_example(model, x, beta).mean())
+    got = training.evaluate(model, x, batch_size=batch_size, beta=beta, seed=1)
+    assert got == pytest.approx(expected, rel=1e-10, abs=1e-9)
+
+
+def _spy_inputs(model: VAE) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+    """Record what ``model.encode`` sees, apart for training steps and for evaluation."""
+    train_seen: list[torch.Tensor] = []
+    eval_seen: list[torch.Tensor] = []
+    encode = model.encode
+
+    def spy(x):
+        (train_seen if model.training else eval_seen).append(x.detach().clone())
+        return encode(x)
+
+    model.encode = spy
+    return train_seen, eval_seen
+
+
+def _epochs(seen: list[torch.Tensor], steps: int) -> list[torch.Tensor]:
+    """Concatenate the recorded batches epoch by epoch: ``(N, D)`` per epoch."""
+    assert len(seen) % steps == 0, f"{len(seen)} batches, not a multiple of {steps}"
+    return [torch.cat(seen[i : i + steps]) for i in range(0, len(seen), steps)]
+
+
+def _sorted_rows(x: torch.Tensor) -> torch.Tensor:
+    return x[torch.argsort(x[:, 0])]
+
+
+def test_each_epoch_visits_every_example_once():
+    """Without binarization the batches of one epoch are a permutation of the training set:
+    every example once, none twice, the last partial batch (2 examples) included."""
+    x = _grey(N_UNEVEN, 6)
+    model = _sharp_vae()
+    seen, _ = _spy_inputs(model)
+    training.train(
+        model, x, epochs=3, batch_size=BS_UNEVEN, lr=0.0, dynamic_binarization=False,
+        progress=False,
+    )
+    steps = math.ceil(N_UNEVEN / BS_UNEVEN)
+    assert [b.shape[0] for b in seen[:steps]] == [16, 16, 16, 2]
+    epochs = _epochs(seen, steps)
+    assert len(epochs) == 3
+    for rows in epochs:
+        torch.testing.assert_close(_sorted_rows(rows), _sorted_rows(x), rtol=0, atol=0)
+    # and the order changes from epoch to epoch (a fresh permutation each time)
+    assert not torch.equal(epochs[0], epochs[1])
+
+
+def test_dynamic_binarization_trains_on_fresh_bernoulli_draws():
+    """Grey data, dynamic binarization on: every training input is binary, the draws differ
+    from epoch to epoch, and the pixel total over 40 epochs is within 4 standard errors of
+    its Bernoulli expectation sum(x) per epoch. The test set is binarized once: every
+    evaluation sees the same binary images."""
+    x, x_test = _grey(N_UNEVEN, 7), _grey(11, 8)
+    model = _sharp_vae()
+    seen, seen_eval = _spy_inputs(model)
+    epochs = 40
+    training.train(
+        model, x, x_test, epochs=epochs, batch_size=BS_UNEVEN, lr=0.0, progress=False, seed=2
+    )
+    per_epoch = _epochs(seen, math.ceil(N_UNEVEN / BS_UNEVEN))
+    every = torch.cat(per_epoch)
+    assert bool(((every == 0) | (every == 1)).all()), "training inputs must be binarized"
+    assert not torch.equal(_sorted_rows(per_epoch[0]), _sorted_rows(per_epoch[1]))
+    # sum of Bernoulli(x_ij) draws: mean epochs * sum(x), variance epochs * sum(x (1 - x))
+    mean, var = epochs * float(x.sum()), epochs * float((x * (1 - x)).sum())
+    z = (float(every.sum()) - mean) / math.sqrt(var)
+    assert abs(z) < 4, f"n={every.numel()}: total {float(every.sum())}, expected {mean}, z={z}"
+    assert len(seen_eval) == epochs
+    assert all(bool(((t == 0) | (t == 1)).all()) for t in seen_eval)
+    assert all(torch.equal(t, seen_eval[0]) for t in seen_eval)
+
+
+def test_other_seed_other_run_and_the_global_rng_does_not_matter():
+    """Seed 0 vs 1 from the same start: different permutations, noise and binarization, so a
+    different run. The same seed gives the same run whatever state the global generator was
+    left in beforehand (the seed drives all of the run's randomness)."""
+    x, x_test = _grey(N_UNEVEN, 9), _grey(12, 10)
+
+    def run(seed: int, global_seed: int) -> tuple[list[float], dict]:
+        torch.manual_seed(0)
+        model = VAE(data_dim=D_SMALL, hidden_dim=6, latent_dim=L_SMALL).double()
+        torch.manual_seed(global_seed)  # a different global state before the run
+        h = training.train(
+            model, x, x_test, epochs=2, batch_size=BS_UNEVEN, lr=1e-2, progress=False, seed=seed
+        )
+        return h.train_elbo + h.test_elbo, copy.deepcopy(model.state_dict())
+
+    base = run(0, 100)
+    same = run(0, 200)
+    assert base[0] == same[0]
+    assert _states_equal(base[1], same[1])
+    for seed in (1, 2):
+        other = run(seed, 100)
+        assert other[0][0] != base[0][0], f"seed {seed} gave the same training ELBO as seed 0"
+        assert not _states_equal(other[1], base[1])
+
+
+@pytest.mark.parametrize(("objective", "k"), [("elbo", 1), ("elbo", 3), ("iwae", 5)])
+def test_k_samples_per_example_are_decoded(objective, k):
+    """Every training step decodes k latent samples per example ((k, B, L) for k > 1)."""
+    x = _grey(N_UNEVEN, 11)
+    model = _sharp_vae()
+    shapes: list[tuple[int, ...]] = []
+    decode = model.decode
+
+    def spy(z):
+        if model.training:
+            shapes.append(tuple(z.shape))
+        return decode(z)
+
+    model.decode = spy
+    training.train(model, x, epochs=1, batch_size=BS_UNEVEN, lr=0.0, objective=objective, k=k,
+                   progress=False)
+    sizes = [16, 16, 16, 2]
+    if objective == "elbo" and k == 1:
+        assert shapes == [(b, L_SMALL) for b in sizes]
+    else:
+        assert shapes == [(k, b, L_SMALL) for b in sizes]
+
+
+def test_iwae_training_value_grows_with_k():
+    """lr = 0, q(z|x) = N(0, I) and a sensitive decoder: the reported IWAE value with k = 64 is
+    far above k = 1 (the single-sample ELBO). Measured independently with VAE.log_weights, the
+    expected gap is ~18 nats per example; the standard error of the k = 1 epoch value is ~2.3
+    (of k = 64, ~0.08). Requiring half the gap leaves ~4 standard errors on each side, so the
+    test fails when k is ignored (gap 0) and passes otherwise, each with probability > 0.9999."""
+    x = (_grey(64, 12) > 0.5).to(F64)
+    torch.manual_seed(3)
+    model = VAE(data_dim=D_SMALL, hidden_dim=6, latent_dim=L_SMALL).double()
+    with torch.no_grad():
+        model.encoder_head.weight.zero_()
+        model.encoder_head.bias.zero_()  # q(z|x) = N(0, I): the prior
+        for p in model.decoder.parameters():
+            p.mul_(6.0)
+        lw = model.log_weights(x, 64 * 64, generator=torch.Generator().manual_seed(0))  # (K, N)
+        # E[L_64] - E[L_1], from 64 independent L_64 per example and the mean log weight
+        iwae_64 = losses.iwae_bound(lw.reshape(64, 64, -1), reduction="none")  # (64, N)
+        gap = float((iwae_64.mean(0) - lw.mean(0)).mean())
+    values = {}
+    for k in (1, 64):
+        h = training.train(model, x, epochs=1, batch_size=16, lr=0.0, objective="iwae", k=k,
+                           dynamic_binarization=False, progress=False, seed=4)
+        values[k] = h.train_elbo[0]
+    assert gap > 10.0, f"fixture too weak: expected gap {gap}"
+    assert values[64] - values[1] > 0.5 * gap, (values, gap)
+
+
+@pytest.mark.parametrize("validate", [True, False])
+@pytest.mark.parametrize("bad_call", [5, 13 + 7])
+def test_divergence_names_the_step_and_validate_checks_every_step(validate, bad_call):
+    """The objective is nan at one step (epoch 1 step 5, or epoch 2 step 7, 13 steps per epoch).
+    The error names that epoch and step; with validate=True no further step runs."""
+    x = _grey(52, 13)  # 13 steps of 4
+    calls = {"n": 0}
+    original = training._objective
+
+    def objective(*args, **kwargs):
+        calls["n"] += 1
+        bound = original(*args, **kwargs)
+        return bound * math.nan if calls["n"] == bad_call else bound
+
+    mp = pytest.MonkeyPatch()
+    mp.setattr(training, "_objective", objective)
+    try:
+        epoch, step = divmod(bad_call - 1, 13)
+        with pytest.raises(
+            training.TrainingDivergedError,
+            match=rf"non-finite elbo \(nan\) at epoch {epoch + 1}, step {step + 1};",
+        ):
+            training.train(_sharp_vae(), x, epochs=3, batch_size=4, lr=1e-3, progress=False,
+                           validate=validate)
+    finally:
+        mp.undo()
+    if validate:
+        assert calls["n"] == bad_call
+    else:  # checked every 32 steps and at each epoch's end
+        assert calls["n"] == 13 * (epoch + 1)
+
+
+def test_elbo_with_k_samples_averages_them():
+    """objective="elbo" with k = 16 averages 16 reconstruction terms per example, so with
+    lr = 0 the epoch values (fresh noise every epoch) vary 16 times less than with k = 1.
+    With 40 epochs each, the ratio of the two sample variances is 16 F(39, 39); the threshold 4
+    is crossed under k = 16 with probability P(F < 1/4) ~ 1e-5, and under k ignored (ratio
+    F(39, 39)) with probability P(F > 4) ~ 1e-5: power ~ 1 - 1e-5 at a false-failure rate of
+    ~1e-5 (the seed is fixed, so the outcome is deterministic)."""
+    x = (_grey(64, 14) > 0.5).to(F64)
+    torch.manual_seed(5)
+    model = VAE(data_dim=D_SMALL, hidden_dim=6, latent_dim=L_SMALL).double()
+    with torch.no_grad():
+        model.encoder_head.weight.zero_()
+        model.encoder_head.bias.zero_()  # q(z|x) = N(0, I)
+        for p in model.decoder.parameters():
+            p.mul_(6.0)
+    variances = {}
+    for k in (1, 16):
+        h = training.train(model, x, epochs=40, batch_size=64, lr=0.0, k=k,
+                           dynamic_binarization=False, progress=False, seed=6)
+        variances[k] = torch.tensor(h.train_elbo, dtype=F64).var().item()
+    assert variances[1] > 4 * variances[16], variances
