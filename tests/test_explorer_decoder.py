@@ -274,7 +274,7 @@ def test_traversal_in_the_page(browser, base_url, viewport, chapter):  # noqa: F
         assert state["moved_unit"] == unit
         z = z_start.clone()
         z[unit] = z_start[unit] + delta  # z = z_start + delta e_unit
-        lines = [f"unit z[{unit}] (rank {rank} of 4), shift δ = {_fmt(delta, '+.2f')}",
+        lines = [f"unit z[{unit}] (rank {rank} of 4), δ = {_fmt(delta, '+.2f')}",
                  (f"z[{unit}] = {_fmt(z_start[unit].item())} + ({_fmt(delta, '+.2f')}) = "
                   f"{_fmt(z[unit].item())}"),
                  f"‖z‖ = {_fmt(z.norm().item())}",

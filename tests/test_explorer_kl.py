@@ -120,7 +120,7 @@ def _check_state(state: dict) -> float:
                         log_p.exp() * (log_p - log_q)], dim=1)
     gap = ((rows[:, 1:] - want).abs() / want.abs().clamp(min=1.0)).max().item()
     assert gap <= REL, f"grid values differ from the package by {gap:.3g} (relative)"
-    # the grid spans mean +- 4 sd of both densities, as plotting.plot_two_gaussians
+    # the grid spans mean +- 4 sd of both densities
     lo = min(v["mu_q"] - 4 * v["sigma_q"], v["mu_p"] - 4 * v["sigma_p"])
     hi = max(v["mu_q"] + 4 * v["sigma_q"], v["mu_p"] + 4 * v["sigma_p"])
     assert abs(z[0, 0] - lo) < 1e-12 and abs(z[-1, 0] - hi) < 1e-9

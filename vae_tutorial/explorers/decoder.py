@@ -127,7 +127,9 @@ def _image_panel(img_param: str, image_shape: tuple[int, int], title: str) -> di
     """A heatmap of the image whose hex string is the parameter ``img_param``."""
     h, w = image_shape
     return {
-        "width": PIXEL * w + 4, "height": PIXEL * h + 4, "title": title,
+        # the title from the image's left edge: centred, a long one sticks out on both sides
+        "width": PIXEL * w + 4, "height": PIXEL * h + 4,
+        "title": {"text": title, "anchor": "start"},
         # the edge of the image (its background is white), 2 px outside the outer pixels
         "view": {"stroke": "#888888"},
         "data": {"sequence": {"start": 0, "stop": h * w, "step": 1, "as": "i"}},
@@ -243,7 +245,7 @@ def latent_traversal_explorer(
     z_expr = "[" + ", ".join(f"z_start[{i}] + (moved_unit === {i} ? delta : 0)"
                              for i in range(n)) + "]"
     lines = ("['unit z[' + moved_unit + '] (rank ' + rank + ' of " + str(len(units))
-             + "), shift δ = ' + format(delta, '+.2f'), "
+             + "), δ = ' + format(delta, '+.2f'), "
              "'z[' + moved_unit + '] = ' + format(z_start[moved_unit], '.2f') + ' + (' "
              "+ format(delta, '+.2f') + ') = ' + format(z[moved_unit], '.2f'), "
              "'‖z‖ = ' + format(z_norm, '.2f'), "

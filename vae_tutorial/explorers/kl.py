@@ -98,7 +98,7 @@ def kl_explorer(
                    "standard deviation of p, σ_p (units of z)"),
             {"name": "kl_qp", "expr": kl_qp},
             {"name": "kl_pq", "expr": kl_pq},
-            # the grid follows the two densities, as plot_two_gaussians: mean +- 4 sd of each
+            # the grid follows the two densities: mean +- 4 sd of each
             {"name": "lo", "expr": "min(mu_q - 4 * sigma_q, mu_p - 4 * sigma_p)"},
             {"name": "hi", "expr": "max(mu_q + 4 * sigma_q, mu_p + 4 * sigma_p)"},
         ],
