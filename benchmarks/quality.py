@@ -5,7 +5,7 @@
   epochs, batch 128, Adam 1e-3, ``seed=0``, dynamic binarization) on the 4,000 training images of
   ``load_mnist()``, evaluated on its 1,000 test images binarized once with seed 0: the
   single-sample test ELBO (``training.evaluate``) and ``estimators.log_likelihood`` with k = 5000.
-  ``--checkpoint PATH`` evaluates a saved ``state_dict`` instead of training.
+  ``--checkpoint PATH`` evaluates a saved checkpoint (``training.load_checkpoint``) instead.
 * **Full MNIST** (only when the files are on disk: ``$MNIST_ROOT`` or ``./data`` holding
   torchvision's ``MNIST/raw`` files, and torchvision installed; nothing is downloaded): the same
   architecture trained on the 60,000 training images (``--full-epochs``, default 100, dynamic
@@ -96,9 +96,7 @@ def run(
     images: int | None = None,
 ) -> list[Row]:
     """Train (or load) and evaluate; ``images`` limits the embedded test images evaluated."""
-    import torch
-
-    from vae_tutorial import data
+    from vae_tutorial import data, training
     from vae_tutorial.models import VAE
 
     b = "quality"
@@ -106,7 +104,7 @@ def run(
     digits = data.load_mnist(seed=0)
     if checkpoint:
         model = VAE(784, 400, 20)
-        model.load_state_dict(torch.load(checkpoint, map_location="cpu"))
+        model.load_state_dict(training.load_checkpoint(checkpoint)["model"])
         how = f"checkpoint {checkpoint}"
     else:
         model, history, seconds = _train(digits.x_train, digits.x_test, CHAPTER7["epochs"])

@@ -174,11 +174,11 @@ def chapter():
     """The chapter's trained 20-D model (from its checkpoint) and the codes the chapter uses."""
     if not CHECKPOINT.is_file():
         pytest.skip(f"{CHECKPOINT} is missing: execute book/07_vae_on_digits.ipynb first")
-    from vae_tutorial import data
+    from vae_tutorial import data, training
 
     torch.set_num_threads(1)
     model = VAE(data_dim=784, hidden_dim=400, latent_dim=20)
-    model.load_state_dict(torch.load(CHECKPOINT, weights_only=True))
+    model.load_state_dict(training.load_checkpoint(CHECKPOINT)["model"])
     model.eval()
     digits = data.load_mnist(seed=0)
     x_test = torch.bernoulli(digits.x_test, generator=torch.Generator().manual_seed(0))

@@ -84,7 +84,7 @@ def test_checkpoint_is_written_and_loads_into_a_fresh_vae(short_run, mnist_small
     model, _, path, _ = short_run
     assert path.is_file()
     assert not path.with_suffix(path.suffix + ".tmp").exists()
-    state = torch.load(path, map_location="cpu", weights_only=True)
+    state = training.load_checkpoint(path)["model"]
     assert _states_equal(state, model.state_dict())
     fresh = VAE(data_dim=784, hidden_dim=100, latent_dim=10)
     fresh.load_state_dict(state)
@@ -112,7 +112,7 @@ def test_model_and_checkpoint_are_the_best_epoch_not_the_last(digits_small, tmp_
     assert h.best_epoch == 2
     assert not _states_equal(states[1], states[2])  # epoch 3 did change the weights
     assert _states_equal(model.state_dict(), states[1])
-    assert _states_equal(torch.load(path, map_location="cpu", weights_only=True), states[1])
+    assert _states_equal(training.load_checkpoint(path)["model"], states[1])
 
 
 def test_evaluate_matches_an_independent_elbo(digits_small):
@@ -250,9 +250,9 @@ def test_divergence_restores_best_state_and_keeps_the_checkpoint(
             checkpoint_path=path,
         )
     assert saved, "epochs 1-2 improved the test ELBO, so a checkpoint was written"
-    on_disk = torch.load(path, map_location="cpu", weights_only=True)
-    assert _states_equal(on_disk, saved[-1])  # the last good checkpoint
-    assert _states_equal(model.state_dict(), saved[-1])  # the model is restored to it
+    on_disk = training.load_checkpoint(path)["model"]
+    assert _states_equal(on_disk, saved[-1]["model"])  # the last good checkpoint
+    assert _states_equal(model.state_dict(), saved[-1]["model"])  # the model is restored to it
     # and that is not where training was when it diverged (epoch 3 had already taken a step)
     assert not _states_equal(model.state_dict(), at_divergence["state"])
     assert all(torch.isfinite(p).all() for p in model.parameters())

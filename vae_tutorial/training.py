@@ -1,4 +1,18 @@
-r"""Training a VAE: seeded, in-memory batches, a tqdm progress bar, history and a best checkpoint.
+r"""Training a VAE: seeded, in-memory batches, a tqdm progress bar, history and checkpoints
+that resume.
+
+A checkpoint (``train(..., checkpoint_path=path)``) is one file, written atomically after every
+epoch; :func:`load_checkpoint` reads it. It is a dict with keys
+
+- ``"model"``: the best model's ``state_dict`` (what ``VAE.load_state_dict`` takes),
+- ``"best_epoch"``, ``"best_score"``, ``"selected_on"``: which epoch that is, its score (nats
+  per example) and whether the score is the test ELBO (``"test"``) or the training objective
+  (``"train"``, without a test set),
+- ``"epoch"``, ``"last_model"``, ``"optimizer"``, ``"rng"``: the last finished epoch, the model
+  and the Adam state after it, and torch's random states then (training draws from torch's
+  generators only, never from NumPy's or Python's), so that ``train(..., resume_from=path)``
+  continues exactly where the run stopped,
+- ``"history"``: the :class:`History` so far, as a dict, and ``"config"``: the run's arguments.
 
 Introduced in the chapter "A VAE on real digits".
 """
@@ -8,8 +22,9 @@ from __future__ import annotations
 import copy
 import math
 import os
+import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
@@ -26,13 +41,44 @@ from vae_tutorial._checks import (
 )
 from vae_tutorial.models import VAE
 
-__all__ = ["History", "TrainingDivergedError", "evaluate", "seed_everything", "train"]
+__all__ = [
+    "CheckpointError",
+    "History",
+    "TrainingDivergedError",
+    "evaluate",
+    "load_checkpoint",
+    "seed_everything",
+    "train",
+]
 
 _OBJECTIVES = ("elbo", "iwae")
 
 
+_FORMAT = "vae_tutorial.training checkpoint 1"
+
+
 class TrainingDivergedError(RuntimeError):
-    """Raised when the loss becomes non-finite; the model is restored to its best state first."""
+    """Raised when the loss becomes non-finite; the model is restored to its best state first.
+
+    Attributes:
+        history: The :class:`History` of the epochs that finished.
+    """
+
+    history: History | None = None
+
+
+class CheckpointError(OSError):
+    """A checkpoint could not be written (or read back); the message names the file.
+
+    Raised by :func:`train` before the first step when ``checkpoint_path`` cannot be written,
+    and after an epoch when saving fails (a full disk, say): the model is then restored to its
+    best state, no temporary file is left, and the History is attached.
+
+    Attributes:
+        history: The :class:`History` of the epochs that finished (``None`` before training).
+    """
+
+    history: History | None = None
 
 
 @dataclass
@@ -46,7 +92,14 @@ class History:
         test_elbo: ELBO on the test set after each epoch (``nan`` when no test set was given).
         best_epoch: Epoch with the highest test ELBO (or training objective without a test set).
         seconds: Wall-clock seconds per epoch.
-        checkpoint_path: Where the best model was saved, if a path was given.
+        checkpoint_path: Where the checkpoint was saved, if a path was given.
+        interrupted: True if training was stopped by ``KeyboardInterrupt`` (Ctrl-C, or the
+            notebook's stop button): ``epoch`` lists the epochs that finished, the model is in
+            its best state, and the checkpoint (if any) can be resumed with ``resume_from``.
+        previous_checkpoint: Where an earlier file found at ``checkpoint_path`` was kept (moved
+            aside, ``<name>.previous<suffix>``) because this run did not beat it, or because it
+            is not a checkpoint this version can compare; ``None`` if nothing was kept.
+        resumed_from: The checkpoint this run continued (``resume_from``), if any.
     """
 
     epoch: list[int] = field(default_factory=list)
@@ -55,6 +108,9 @@ class History:
     best_epoch: int = 0
     seconds: list[float] = field(default_factory=list)
     checkpoint_path: Path | None = None
+    interrupted: bool = False
+    previous_checkpoint: Path | None = None
+    resumed_from: Path | None = None
 
 
 def seed_everything(seed: int) -> torch.Generator:
@@ -200,6 +256,7 @@ def train(
     dynamic_binarization: bool = True,
     seed: int = 0,
     checkpoint_path: str | os.PathLike[str] | None = None,
+    resume_from: str | os.PathLike[str] | None = None,
     progress: bool = True,
     validate: bool = False,
 ) -> History:
@@ -209,19 +266,37 @@ def train(
     no per-item Python work). With ``dynamic_binarization`` every batch is re-binarized,
     :math:`\tilde x \sim \mathrm{Bernoulli}(x)`, a cheap regularizer; the test set is then
     binarized once under ``seed``. After each epoch the test ELBO is measured and, if it is the
-    best so far, the model is kept in memory and saved to ``checkpoint_path``. If the loss, the
-    parameters after an epoch or the test ELBO become non-finite, the model is restored to that
-    best state and :class:`TrainingDivergedError` is raised; the checkpoint on disk is the last
-    good one. (Finiteness is checked every 32 steps and at the end of each epoch, every step with
-    ``validate=True``; the error names the first non-finite step.) Adam uses torch's fused
+    best so far, the model is kept in memory. With ``checkpoint_path`` the run is saved after
+    every epoch (the best model, and the last state for resuming; see the module docstring). If the
+    loss, the parameters after an epoch or the test ELBO become non-finite, the model is restored
+    to that best state and :class:`TrainingDivergedError` is raised; the checkpoint on disk is the
+    last good one. (Finiteness is checked every 32 steps and at the end of each epoch, every step
+    with ``validate=True``; the error names the first non-finite step.) Adam uses torch's fused
     kernel where available.
+
+    Faults lose nothing:
+
+    - ``checkpoint_path`` is checked before the first step: its directory is created if needed and
+      a file is written there and removed; a directory, or a place that cannot be written, raises.
+    - A save that fails (a full disk) raises :class:`CheckpointError` naming the file, leaves no
+      temporary file and the previous checkpoint intact, restores the best model and carries the
+      History (``err.history``); so does :class:`TrainingDivergedError`.
+    - ``KeyboardInterrupt`` (Ctrl-C, a notebook's stop button) ends training without an error:
+      the model is restored to its best state and the History of the finished epochs is returned
+      with ``interrupted=True``; ``train(..., resume_from=checkpoint_path)`` with the same
+      arguments then finishes the run.
+    - A file already at ``checkpoint_path`` (an earlier run) is replaced only if this run's best
+      score is at least its recorded best score, on the same kind of data; otherwise (or if it
+      cannot be read as a checkpoint) it is kept, moved to ``<name>.previous<suffix>``, and
+      ``History.previous_checkpoint`` says where. Nothing is printed.
 
     Args:
         model: The VAE to train, in place.
         x_train: Training images in [0, 1], ``(N, D)`` with ``N >= 1``; another floating dtype
             than the model's (float64 from NumPy, say) is converted to the model's.
         x_test: Optional test images in [0, 1], ``(M, D)`` with ``M >= 1``, converted alike.
-        epochs: Passes over the training set.
+        epochs: Passes over the training set; with ``resume_from``, the total of the run
+            (the epochs already done count).
         batch_size: Examples per step (B).
         lr: Adam learning rate.
         beta: KL weight (``objective="elbo"`` only); 1 gives the ELBO.
@@ -230,7 +305,13 @@ def train(
         dynamic_binarization: Re-sample binary pixels from the grey values every batch.
         seed: Seed of initialization-independent randomness: permutations, noise, binarization;
             an int in [0, 2**32 - 1].
-        checkpoint_path: File to save the best ``state_dict`` to (``torch.save``).
+        checkpoint_path: File to save the run to after every epoch (``torch.save`` of a dict;
+            read it with :func:`load_checkpoint`).
+        resume_from: A checkpoint written by :func:`train` to continue: the model, Adam, the
+            History and the random states are restored and training goes on from the epoch
+            after the saved one, so an interrupted and resumed run equals an uninterrupted one.
+            The other arguments (and the data) must be the run's own; ``model`` must have the
+            same architecture. Usually the same file as ``checkpoint_path``.
         progress: Show a tqdm progress bar.
         validate: Keep the per-call input checks of :mod:`vae_tutorial.losses` on during
             training (off by default for speed; the inputs are checked once up front).
@@ -240,9 +321,12 @@ def train(
 
     Raises:
         TypeError: If the data are not floating-point tensors or an argument has the wrong
-            type (``seed`` not an int, say).
+            type (``seed`` not an int, ``checkpoint_path`` not a path, say).
         ValueError: If arguments are out of range, the data are empty or do not match
-            ``model.data_dim``.
+            ``model.data_dim``, ``checkpoint_path`` is a directory, or ``resume_from`` is not a
+            resumable checkpoint of this run (other arguments, data or architecture).
+        CheckpointError: If ``checkpoint_path`` cannot be written (before the first step), a
+            save fails, or ``resume_from`` cannot be read.
         TrainingDivergedError: If the loss, the parameters or the test ELBO become non-finite.
 
     Examples:
@@ -287,6 +371,16 @@ def train(
                 raise ValueError(
                     f"{name} must lie in [0, 1]; got values in [{float(lo):.4g}, {float(hi):.4g}]"
                 )
+    checkpoint = _check_checkpoint_path("checkpoint_path", checkpoint_path)
+    config = dict(
+        batch_size=batch_size, lr=float(lr), beta=float(beta), objective=objective, k=k,
+        dynamic_binarization=bool(dynamic_binarization), seed=int(seed),
+        n_train=int(x_train.shape[0]), n_test=None if x_test is None else int(x_test.shape[0]),
+        data_dim=int(x_train.shape[1]),
+    )
+    resumed = None
+    if resume_from is not None:
+        resumed = _load_resumable("resume_from", resume_from, config, epochs)
     # data of another floating dtype (float64 from NumPy, say) are converted to the model's
     dtype = next(model.parameters()).dtype
     x_train = x_train.to(dtype)
@@ -303,90 +397,360 @@ def train(
         g_test = torch.Generator(device=x_test.device).manual_seed(seed)
         x_test = torch.bernoulli(x_test, generator=g_test)
     opt = _adam(list(model.parameters()), lr)
-    history = History(checkpoint_path=Path(checkpoint_path) if checkpoint_path else None)
+    history = History(checkpoint_path=checkpoint)
     best_score, best_state = -math.inf, copy.deepcopy(model.state_dict())
+    first_epoch = 1
+    if resumed is not None:
+        try:
+            model.load_state_dict(resumed["last_model"])
+            opt.load_state_dict(resumed["optimizer"])
+        except (RuntimeError, ValueError, KeyError) as e:
+            raise ValueError(
+                f"resume_from: {resume_from} does not fit this model (another architecture?): {e}"
+            ) from None
+        best_state = {k: v.to(device) for k, v in resumed["model"].items()}
+        best_score = float(resumed["best_score"])
+        saved = resumed["history"]
+        history = History(
+            epoch=list(saved["epoch"]), train_elbo=list(saved["train_elbo"]),
+            test_elbo=list(saved["test_elbo"]), best_epoch=int(saved["best_epoch"]),
+            seconds=list(saved["seconds"]), checkpoint_path=checkpoint,
+            resumed_from=Path(resume_from),
+        )
+        _set_rng_state(resumed["rng"], g, g_device, device)
+        first_epoch = int(resumed["epoch"]) + 1
+    selected_on = "test" if x_test is not None else "train"
+    saver = _Saver(checkpoint, own=resume_from is not None and checkpoint is not None
+                   and _same_file(resume_from, checkpoint), selected_on=selected_on)
     n = x_train.shape[0]
     steps = math.ceil(n / batch_size)
     check_every = 1 if validate else _FINITE_CHECK_EVERY
     model.train()
-    # tqdm as a context manager closes the bar however the loop ends (a divergence included).
-    with (
-        validation(validate),
-        tqdm(total=epochs * steps, disable=not progress, desc="training", unit="step") as bar,
-    ):
-        for epoch in range(1, epochs + 1):
-            start = time.perf_counter()
-            perm = torch.randperm(n, generator=g).to(device)
-            total = torch.zeros((), device=device)
-            pending: list[torch.Tensor] = []  # bounds of the steps since the last finiteness check
-            for i in range(steps):
-                xb = x_train.index_select(0, perm[i * batch_size : (i + 1) * batch_size])  # (B, D)
-                if dynamic_binarization:
-                    xb = torch.bernoulli(xb, generator=g_device)
-                bound = _objective(model, xb, objective, k, beta)
-                opt.zero_grad(set_to_none=True)
-                (-bound).backward()
-                opt.step()
-                pending.append(bound.detach())
-                total += pending[-1] * xb.shape[0]
-                bar.update()
-                # Reading a value back forces a host-device sync, so finiteness is checked every
-                # few steps (every step with validate=True) and always before the epoch's end:
-                # a non-finite bound makes `total` non-finite, and the model is restored anyway.
-                if len(pending) == check_every or i == steps - 1:
-                    if not bool(torch.isfinite(total)):
-                        first = i + 1 - len(pending)
-                        bad = (~torch.isfinite(torch.stack(pending))).nonzero()
-                        j = int(bad[0]) if bad.numel() else len(pending) - 1
-                        raise _diverged(
-                            model, best_state, history,
-                            f"non-finite {objective} ({float(pending[j])}) at epoch {epoch}, "
-                            f"step {first + j + 1}",
-                        )
-                    pending.clear()
-            train_score = float(total) / n
-            # The last step's update can itself break the weights (its loss was still finite).
-            if not all(bool(torch.isfinite(p).all()) for p in model.parameters()):
-                raise _diverged(
-                    model, best_state, history, f"non-finite parameters after epoch {epoch}"
+
+    def fail(err: Exception) -> Exception:
+        """Restore the best model, keep a better earlier checkpoint, attach the History."""
+        model.load_state_dict(best_state)
+        saver.finish(best_score, history)
+        err.history = history  # type: ignore[attr-defined]
+        return err
+
+    try:
+        # tqdm as a context manager closes the bar however the loop ends (a divergence included).
+        with (
+            validation(validate),
+            tqdm(total=(epochs - first_epoch + 1) * steps, disable=not progress, desc="training",
+                 unit="step") as bar,
+        ):
+            for epoch in range(first_epoch, epochs + 1):
+                start = time.perf_counter()
+                perm = torch.randperm(n, generator=g).to(device)
+                total = torch.zeros((), device=device)
+                pending: list[torch.Tensor] = []  # bounds of the steps since the last check
+                for i in range(steps):
+                    batch = perm[i * batch_size : (i + 1) * batch_size]
+                    xb = x_train.index_select(0, batch)  # (B, D)
+                    if dynamic_binarization:
+                        xb = torch.bernoulli(xb, generator=g_device)
+                    bound = _objective(model, xb, objective, k, beta)
+                    opt.zero_grad(set_to_none=True)
+                    (-bound).backward()
+                    opt.step()
+                    pending.append(bound.detach())
+                    total += pending[-1] * xb.shape[0]
+                    bar.update()
+                    # Reading a value back forces a host-device sync, so finiteness is checked
+                    # every few steps (every step with validate=True) and always before the
+                    # epoch's end: a non-finite bound makes `total` non-finite, and the model
+                    # is restored anyway.
+                    if len(pending) == check_every or i == steps - 1:
+                        if not bool(torch.isfinite(total)):
+                            first = i + 1 - len(pending)
+                            bad = (~torch.isfinite(torch.stack(pending))).nonzero()
+                            j = int(bad[0]) if bad.numel() else len(pending) - 1
+                            raise fail(_diverged(
+                                history, saver,
+                                f"non-finite {objective} ({float(pending[j])}) at epoch {epoch}, "
+                                f"step {first + j + 1}",
+                            ))
+                        pending.clear()
+                train_score = float(total) / n
+                # The last step's update can itself break the weights (its loss was finite).
+                if not all(bool(torch.isfinite(p).all()) for p in model.parameters()):
+                    raise fail(_diverged(
+                        history, saver, f"non-finite parameters after epoch {epoch}"
+                    ))
+                test_score = (
+                    evaluate(model, x_test, seed=seed, beta=beta)
+                    if x_test is not None
+                    else math.nan
                 )
-            test_score = (
-                evaluate(model, x_test, seed=seed, beta=beta) if x_test is not None else math.nan
-            )
-            if x_test is not None and not math.isfinite(test_score):
-                raise _diverged(
-                    model, best_state, history, f"non-finite test ELBO after epoch {epoch}"
-                )
-            history.epoch.append(epoch)
-            history.train_elbo.append(train_score)
-            history.test_elbo.append(test_score)
-            history.seconds.append(time.perf_counter() - start)
-            score = test_score if x_test is not None else train_score
-            bar.set_postfix(train=f"{train_score:.2f}", test=f"{test_score:.2f}")
-            if score > best_score:
-                best_score, history.best_epoch = score, epoch
-                best_state = copy.deepcopy(model.state_dict())
-                if history.checkpoint_path is not None:
-                    _save_atomic(best_state, history.checkpoint_path)
+                if x_test is not None and not math.isfinite(test_score):
+                    raise fail(_diverged(
+                        history, saver, f"non-finite test ELBO after epoch {epoch}"
+                    ))
+                history.epoch.append(epoch)
+                history.train_elbo.append(train_score)
+                history.test_elbo.append(test_score)
+                history.seconds.append(time.perf_counter() - start)
+                score = test_score if x_test is not None else train_score
+                bar.set_postfix(train=f"{train_score:.2f}", test=f"{test_score:.2f}")
+                if score > best_score:
+                    best_score, history.best_epoch = score, epoch
+                    best_state = copy.deepcopy(model.state_dict())
+                if checkpoint is not None:
+                    state = {
+                        "format": _FORMAT,
+                        "model": best_state,
+                        "best_epoch": history.best_epoch,
+                        "best_score": best_score,
+                        "selected_on": selected_on,
+                        "epoch": epoch,
+                        "last_model": model.state_dict(),
+                        "optimizer": opt.state_dict(),
+                        "rng": _rng_state(g, g_device, device),
+                        "history": _history_dict(history),
+                        "config": config,
+                    }
+                    try:
+                        saver.save(state, checkpoint)
+                    except CheckpointError as e:
+                        raise fail(e) from e.__cause__
+    except KeyboardInterrupt:
+        # Ctrl-C: hand back what finished (the checkpoint on disk holds the last whole epoch)
+        model.load_state_dict(best_state)
+        saver.finish(best_score, history)
+        history.interrupted = True
+        return history
     model.load_state_dict(best_state)
+    saver.finish(best_score, history)
     return history
 
 
-def _diverged(
-    model: torch.nn.Module, best_state: dict, history: History, what: str
-) -> TrainingDivergedError:
-    """Restore the best state and build the error that says where training broke down."""
-    model.load_state_dict(best_state)
-    kept = history.checkpoint_path
-    return TrainingDivergedError(
-        f"{what}; model restored to epoch {history.best_epoch}"
-        + (f", checkpoint kept at {kept}" if kept else "")
-    )
+def load_checkpoint(path: str | os.PathLike[str]) -> dict:
+    """Read a checkpoint written by :func:`train` onto the CPU (``weights_only``, no code runs).
+
+    Args:
+        path: The file (``checkpoint_path`` of a run).
+
+    Returns:
+        The checkpoint dict (keys in the module docstring); ``ckpt["model"]`` is the best model's
+        ``state_dict``. A file holding only a ``state_dict`` (written by older versions) comes
+        back as ``{"model": state_dict}``.
+
+    Raises:
+        CheckpointError: If the file cannot be read or is not a checkpoint.
+
+    Examples:
+        >>> import tempfile, torch
+        >>> from pathlib import Path
+        >>> from vae_tutorial import training
+        >>> from vae_tutorial.models import VAE
+        >>> _ = training.seed_everything(0)
+        >>> model = VAE(data_dim=64, hidden_dim=16, latent_dim=2)
+        >>> path = Path(tempfile.mkdtemp()) / "run.pt"
+        >>> history = training.train(model, torch.rand(32, 64), epochs=2, batch_size=16,
+        ...                          checkpoint_path=path, progress=False)
+        >>> ckpt = training.load_checkpoint(path)
+        >>> ckpt["epoch"], ckpt["best_epoch"] == history.best_epoch
+        (2, True)
+        >>> fresh = VAE(data_dim=64, hidden_dim=16, latent_dim=2)
+        >>> fresh.load_state_dict(ckpt["model"])
+        <All keys matched successfully>
+    """
+    path = Path(path)
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # OSError, RuntimeError, EOFError, pickle.UnpicklingError, ...
+        raise CheckpointError(f"cannot read the checkpoint {path}: {e}") from e
+    if isinstance(obj, dict) and obj.get("format") == _FORMAT:
+        return obj
+    if isinstance(obj, dict) and obj and all(isinstance(v, torch.Tensor) for v in obj.values()):
+        return {"model": obj}
+    raise CheckpointError(f"{path} is not a checkpoint written by vae_tutorial.training.train")
+
+
+def _check_checkpoint_path(name: str, value: object) -> Path | None:
+    """The checkpoint path as a ``Path`` after checking, before any training, that it can be
+    written: not a directory, its directory exists or can be created, and a file can be written
+    there (one is written and removed)."""
+    if value is None:
+        return None
+    if not isinstance(value, (str, os.PathLike)) or isinstance(value, bytes):
+        raise TypeError(f"{name} must be a str or os.PathLike; got {type(value).__name__}")
+    text = os.fspath(value)
+    if not text:
+        raise ValueError(f"{name} must name a file; got an empty string")
+    path = Path(text)
+    if path.is_dir() or text.endswith(("/", os.sep)):
+        raise ValueError(f"{name} must name a file, not a directory; got {text!r}")
+    if path.exists() and not path.is_file():
+        raise ValueError(f"{name} must name a regular file; got {text!r}, which exists")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".probe")
+        try:
+            os.write(fd, b"0")
+        finally:
+            os.close(fd)
+            os.unlink(probe)
+    except OSError as e:
+        raise CheckpointError(
+            f"{name}: cannot write {text!r} (directory {str(path.parent)!r}): "
+            f"{type(e).__name__}: {e.strerror or e}"
+        ) from e
+    return path
+
+
+def _same_file(a: str | os.PathLike[str], b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return Path(a).resolve() == b.resolve()
+
+
+def _load_resumable(name: str, path: str | os.PathLike[str], config: dict, epochs: int) -> dict:
+    """A checkpoint that can resume this run: written by :func:`train` with the same arguments."""
+    if not isinstance(path, (str, os.PathLike)) or isinstance(path, bytes):
+        raise TypeError(f"{name} must be a str or os.PathLike; got {type(path).__name__}")
+    ckpt = load_checkpoint(path)
+    if "optimizer" not in ckpt:
+        raise ValueError(
+            f"{name}: {os.fspath(path)} holds only model weights (an older checkpoint), "
+            "not the optimizer and random state a resumed run needs"
+        )
+    differ = [
+        f"{key}={config[key]!r} (checkpoint: {ckpt['config'].get(key)!r})"
+        for key in config
+        if ckpt["config"].get(key) != config[key]
+    ]
+    if differ:
+        raise ValueError(
+            f"{name}: {os.fspath(path)} was written by a run with other arguments or data; "
+            f"got {', '.join(differ)}"
+        )
+    if ckpt["epoch"] > epochs:
+        raise ValueError(
+            f"epochs must be >= the {ckpt['epoch']} epochs {os.fspath(path)} already holds "
+            f"(epochs counts the whole run when resuming); got {epochs}"
+        )
+    return ckpt
+
+
+def _rng_state(g: torch.Generator, g_device: torch.Generator, device: torch.device) -> dict:
+    """torch's random states that training draws from (training uses neither NumPy nor random)."""
+    state = {"generator": g.get_state(), "torch": torch.get_rng_state()}
+    if g_device is not g:
+        state["generator_device"] = g_device.get_state()
+    if device.type == "cuda":
+        state["cuda"] = torch.cuda.get_rng_state(device)
+    return state
+
+
+def _set_rng_state(
+    state: dict, g: torch.Generator, g_device: torch.Generator, device: torch.device
+) -> None:
+    g.set_state(state["generator"])
+    torch.set_rng_state(state["torch"])
+    if g_device is not g and "generator_device" in state:
+        g_device.set_state(state["generator_device"])
+    if device.type == "cuda" and "cuda" in state:
+        torch.cuda.set_rng_state(state["cuda"], device)
+
+
+def _history_dict(history: History) -> dict:
+    out = asdict(history)
+    for key in ("checkpoint_path", "previous_checkpoint", "resumed_from"):
+        out[key] = None if out[key] is None else str(out[key])
+    return out
+
+
+def _diverged(history: History, saver: _Saver, what: str) -> TrainingDivergedError:
+    """The error that says where training broke down and what is kept (the caller restores)."""
+    restored = f"epoch {history.best_epoch}" if history.best_epoch else "its initial state"
+    if history.checkpoint_path is None:
+        kept = ""
+    elif saver.wrote or saver.own:  # a file of this run (or of the run it resumes) is there
+        kept = f", checkpoint kept at {history.checkpoint_path}"
+    else:
+        kept = f"; no checkpoint was written to {history.checkpoint_path}"
+    return TrainingDivergedError(f"{what}; model restored to {restored}{kept}")
+
+
+class _Saver:
+    """Writes a run's checkpoints; keeps an earlier file at the path unless this run beats it.
+
+    The earlier file is moved to ``<name>.previous<suffix>`` (the first free name) at the first
+    save; when the run ends, it is removed if the run's best score is at least the one it
+    records on the same kind of data, else it stays and ``History.previous_checkpoint`` names it.
+    """
+
+    def __init__(self, path: Path | None, *, own: bool, selected_on: str) -> None:
+        self.path, self.selected_on, self.own = path, selected_on, own
+        self.wrote = False
+        self.kept: Path | None = None  # the earlier file, moved aside
+        self.kept_score: float | None = None  # its best score (None: unknown or not comparable)
+        self.check_earlier = path is not None and not own and path.exists()
+
+    # (path is passed again so that type checkers see a Path, not Path | None)
+
+    def save(self, state: dict, path: Path) -> None:
+        if self.check_earlier:
+            self.check_earlier = False
+            self.kept_score = self._earlier_score(path)
+            self.kept = _free_name(path)
+            try:
+                os.replace(path, self.kept)
+            except OSError as e:
+                self.kept = None
+                msg = f"cannot keep the earlier checkpoint {path} aside: {e}"
+                raise CheckpointError(msg) from e
+        _save_atomic(state, path)
+        self.wrote = True
+
+    def _earlier_score(self, path: Path) -> float | None:
+        try:
+            old = load_checkpoint(path)
+        except CheckpointError:
+            return None
+        if old.get("selected_on") != self.selected_on:
+            return None
+        return float(old["best_score"])
+
+    def finish(self, best_score: float, history: History) -> None:
+        if self.kept is None:
+            return
+        if self.wrote and self.kept_score is not None and best_score >= self.kept_score:
+            self.kept.unlink(missing_ok=True)  # this run is at least as good: nothing is lost
+            self.kept = None
+        elif not self.wrote and self.path is not None:  # nothing replaced it: put it back
+            os.replace(self.kept, self.path)
+            self.kept = None
+        history.previous_checkpoint = self.kept
+
+
+def _free_name(path: Path) -> Path:
+    """``<name>.previous<suffix>``, or ``.previous-2``, ``-3``, ... if that exists."""
+    n = 1
+    while True:
+        tag = ".previous" if n == 1 else f".previous-{n}"
+        candidate = path.with_name(path.stem + tag + path.suffix)
+        if not candidate.exists():
+            return candidate
+        n += 1
 
 
 def _save_atomic(state: dict, path: Path) -> None:
-    """Write to a temporary file and rename, so a crash never leaves a half-written checkpoint."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    torch.save(state, tmp)
-    os.replace(tmp, path)
+    """Write to a temporary file and rename, so a crash never leaves a half-written checkpoint.
+
+    A failure (a full disk, an interrupt) removes the temporary file; errors become
+    :class:`CheckpointError` naming ``path``, and the file already at ``path`` is untouched.
+    """
+    tmp = path.with_name(path.name + ".tmp")
+    try:
+        torch.save(state, tmp)
+        os.replace(tmp, path)
+    except BaseException as e:
+        tmp.unlink(missing_ok=True)
+        if isinstance(e, (OSError, RuntimeError)):  # torch reports write errors as RuntimeError
+            raise CheckpointError(f"cannot save the checkpoint to {path}: {e}") from e
+        raise
