@@ -64,6 +64,8 @@ __all__ = [
     "validation",
 ]
 
+_LOG_2 = math.log(2.0)
+_SQRT_HALF = math.sqrt(0.5)
 _LOG_2PI = math.log(2.0 * math.pi)
 
 
@@ -119,7 +121,10 @@ def log_normal_diag(
     #     = -1/2 \sum_j [\log 2\pi + \log\sigma_j^2 + ((x_j-\mu_j) / \sigma_j)^2];
     # the residual is standardized before squaring, (x - mu) * exp(-logvar / 2), so a tiny
     # variance with x = mu gives 0 rather than 0 * inf = nan (exp(-logvar) overflows first)
-    log_prob = -0.5 * (_LOG_2PI + logvar + ((x - mu) * torch.exp(-0.5 * logvar)).pow(2)).sum(-1)
+    # (the factor 1/2 goes inside the square, so a square just above the dtype's largest value
+    # still gives the finite half)
+    log_prob = -(0.5 * (_LOG_2PI + logvar)
+                 + ((x - mu) * torch.exp(-0.5 * logvar) * _SQRT_HALF).pow(2)).sum(-1)
     return reduce(log_prob, reduction, "x")
 
 
@@ -346,12 +351,12 @@ def kl_normal_normal(
     # with \sigma_q^2 / \sigma_p^2 = exp(logvar_q - logvar_p) and the mean difference
     # standardized before squaring: finite for q = p at any variance the dtype holds, where
     # exp(logvar_q) * exp(-logvar_p) gives 0 * inf = nan
-    kl = 0.5 * (
-        logvar_p
-        - logvar_q
-        + torch.exp(logvar_q - logvar_p)
-        + ((mu_q - mu_p) * torch.exp(-0.5 * logvar_p)).pow(2)
-        - 1.0
+    # (the factor 1/2 goes into each term, exp(d - log 2) and (u / sqrt 2)^2, so a term just
+    # above the dtype's largest value still gives its finite half)
+    kl = (
+        0.5 * (logvar_p - logvar_q - 1.0)
+        + torch.exp(logvar_q - logvar_p - _LOG_2)
+        + ((mu_q - mu_p) * torch.exp(-0.5 * logvar_p) * _SQRT_HALF).pow(2)
     ).sum(-1)
     return reduce(kl, reduction, "mu_q")
 
