@@ -244,7 +244,7 @@ def test_float64_data_on_a_float32_vae_are_converted_in_train_and_evaluate(grey)
         # before: "mat1 and mat2 must have the same dtype, but got Double and Float"
         history = training.train(model, x, x[:7], epochs=2, batch_size=4, beta=0.5, seed=3,
                                  progress=False)
-        runs.append((history.train_elbo, history.test_elbo,
+        runs.append((history.train_elbo, history.val_elbo,
                      training.evaluate(model, x, batch_size=3, beta=0.5)))
     assert runs[0] == runs[1]
 
@@ -310,8 +310,8 @@ def test_train_with_empty_training_data_names_x_train(vae):
         training.train(vae, torch.zeros(0, 6), epochs=1, progress=False)
 
 
-def test_train_with_an_empty_test_set_names_x_test(vae, grey):
-    with pytest.raises(ValueError, match=r"^x_test must hold at least one example"):
+def test_train_with_an_empty_validation_set_names_x_val(vae, grey):
+    with pytest.raises(ValueError, match=r"^x_val must hold at least one example"):
         training.train(vae, grey, torch.zeros(0, 6), epochs=1, batch_size=4, progress=False)
 
 

@@ -236,3 +236,65 @@ def test_binarize_seeded_generator_is_reproducible():
 def test_binarize_errors(x, exc, match):
     with pytest.raises(exc, match=match):
         data.binarize(x)
+
+
+# --------------------------------------------------------------------------------------------
+# train_validation_split
+
+
+def test_train_validation_split_is_disjoint_and_covers_the_data():
+    """103 distinct rows, 15 % held out: round(15.45) = 15 validation rows, 88 to fit; the two
+    parts share no row and together are every row exactly once."""
+    x = torch.arange(103 * 3, dtype=torch.float64).reshape(103, 3)
+    x_fit, x_val = data.train_validation_split(x, fraction=0.15, seed=5)
+    assert x_fit.shape == (88, 3) and x_val.shape == (15, 3)
+    assert x_fit.dtype == x_val.dtype == torch.float64
+    ids_fit, ids_val = set(x_fit[:, 0].tolist()), set(x_val[:, 0].tolist())
+    assert len(ids_fit) == 88 and len(ids_val) == 15  # no row twice within a part
+    assert not ids_fit & ids_val
+    assert ids_fit | ids_val == set(x[:, 0].tolist())
+    # rows stay whole (no mixing of pixels across images)
+    torch.testing.assert_close(x_val[:, 1], x_val[:, 0] + 1, rtol=0, atol=0)
+
+
+def test_train_validation_split_is_seeded():
+    x = torch.arange(200.0).reshape(100, 2)
+    a = data.train_validation_split(x, fraction=0.2, seed=0)
+    b = data.train_validation_split(x, fraction=0.2, seed=0)
+    c = data.train_validation_split(x, fraction=0.2, seed=1)
+    assert torch.equal(a[0], b[0]) and torch.equal(a[1], b[1])
+    assert not torch.equal(a[1], c[1])
+    # not a fixed slice: the validation rows are not simply the first or the last 20
+    assert not torch.equal(a[1], x[:20]) and not torch.equal(a[1], x[-20:])
+
+
+def test_train_validation_split_of_the_embedded_mnist(mnist):
+    """The chapter's split: 10 % of the 4,000 training images, 3,600 / 400, every digit in
+    both parts."""
+    x = mnist.x_train
+    x_fit, x_val = data.train_validation_split(x, fraction=0.1, seed=0)
+    assert x_fit.shape == (3600, 784) and x_val.shape == (400, 784)
+    assert _pairs(torch.cat([x_fit, x_val]), torch.zeros(4000, dtype=torch.int64), 255) == _pairs(
+        x, torch.zeros(4000, dtype=torch.int64), 255
+    )
+
+
+@pytest.mark.parametrize(
+    ("x", "kwargs", "exc", "match"),
+    [
+        ([[0.0], [1.0]], {}, TypeError, r"x must be a torch\.Tensor; got list"),
+        (torch.zeros(1, 4), {}, ValueError, r"x must hold at least 2 examples"),
+        (torch.zeros(()), {}, ValueError, r"x must hold at least 2 examples"),
+        (torch.zeros(10, 4), {"fraction": 0.0}, ValueError, r"fraction must lie in \(0, 1\)"),
+        (torch.zeros(10, 4), {"fraction": 1.0}, ValueError, r"fraction must lie in \(0, 1\)"),
+        (torch.zeros(10, 4), {"fraction": "0.1"}, TypeError, r"fraction must be a real number"),
+        (torch.zeros(10, 4), {"fraction": math.nan}, ValueError, r"fraction must be finite"),
+        (torch.zeros(10, 4), {"fraction": 0.01}, ValueError, r"holds out 0; each part needs"),
+        (torch.zeros(10, 4), {"fraction": 0.99}, ValueError, r"holds out 10; each part needs"),
+        (torch.zeros(10, 4), {"seed": -1}, ValueError, r"seed must be an int"),
+        (torch.zeros(10, 4), {"seed": 1.5}, TypeError, r"seed must be an int"),
+    ],
+)
+def test_train_validation_split_errors(x, kwargs, exc, match):
+    with pytest.raises(exc, match=match):
+        data.train_validation_split(x, **kwargs)

@@ -88,7 +88,7 @@ def _figure(name: str):  # noqa: C901
         return plotting.reconstruction_grid(x, x)
     if name == "plot_history":
         h = History(epoch=[1, 2, 3], train_elbo=[-200.0, -150.0, -120.0],
-                    test_elbo=[-190.0, -140.0, -125.0])
+                    val_elbo=[-190.0, -140.0, -125.0])
         return plotting.plot_history(h)
     if name == "plot_latent_scatter":
         return plotting.plot_latent_scatter(*_scatter_data())

@@ -58,8 +58,8 @@ def test_short_run_improves_the_test_elbo(short_run, mnist_small):
     model, history, _, before = short_run
     after = training.evaluate(model, mnist_small[1])
     assert after > before + 50.0, f"test ELBO {before:.1f} -> {after:.1f} nats per image"
-    assert history.test_elbo[-1] > history.test_elbo[0]
-    assert all(math.isfinite(v) for v in history.train_elbo + history.test_elbo)
+    assert history.val_elbo[-1] > history.val_elbo[0]
+    assert all(math.isfinite(v) for v in history.train_elbo + history.val_elbo)
     # the ELBO of binary 784-pixel images is negative, and far above the untrained value
     assert before < after < 0
 
@@ -67,9 +67,9 @@ def test_short_run_improves_the_test_elbo(short_run, mnist_small):
 def test_history(short_run):
     _, history, path, _ = short_run
     assert history.epoch == [1, 2, 3]
-    assert len(history.train_elbo) == len(history.test_elbo) == len(history.seconds) == 3
+    assert len(history.train_elbo) == len(history.val_elbo) == len(history.seconds) == 3
     assert all(s > 0 for s in history.seconds)
-    best = max(range(3), key=lambda i: history.test_elbo[i]) + 1
+    best = max(range(3), key=lambda i: history.val_elbo[i]) + 1
     assert history.best_epoch == best
     assert history.checkpoint_path == path
 
@@ -77,7 +77,7 @@ def test_history(short_run):
 def test_model_ends_in_its_best_state(short_run, mnist_small):
     model, history, _, _ = short_run
     score = training.evaluate(model, mnist_small[1])
-    assert score == pytest.approx(history.test_elbo[history.best_epoch - 1], abs=1e-3)
+    assert score == pytest.approx(history.val_elbo[history.best_epoch - 1], abs=1e-3)
 
 
 def test_checkpoint_is_written_and_loads_into_a_fresh_vae(short_run, mnist_small):
@@ -108,7 +108,7 @@ def test_model_and_checkpoint_are_the_best_epoch_not_the_last(digits_small, tmp_
     h = training.train(
         model, x_train, x_test, epochs=3, batch_size=64, progress=False, checkpoint_path=path
     )
-    assert h.test_elbo == [-90.0, -70.0, -80.0]
+    assert h.val_elbo == [-90.0, -70.0, -80.0]
     assert h.best_epoch == 2
     assert not _states_equal(states[1], states[2])  # epoch 3 did change the weights
     assert _states_equal(model.state_dict(), states[1])
@@ -141,11 +141,11 @@ def test_trains_on_device(device, digits_small):
     x_train, x_test = digits_small
     model = _digits_vae().to(device)
     h = training.train(model, x_train, x_test, epochs=1, batch_size=64, progress=False)
-    assert math.isfinite(h.train_elbo[0]) and math.isfinite(h.test_elbo[0])
+    assert math.isfinite(h.train_elbo[0]) and math.isfinite(h.val_elbo[0])
     assert {p.device.type for p in model.parameters()} == {device.type}
     # test data already on the device are binarized there
     h = training.train(model, x_train, x_test.to(device), epochs=1, batch_size=64, progress=False)
-    assert math.isfinite(h.test_elbo[0])
+    assert math.isfinite(h.val_elbo[0])
 
 
 def test_same_seed_same_run(digits_small):
@@ -154,7 +154,7 @@ def test_same_seed_same_run(digits_small):
     for _ in range(2):
         model = _digits_vae()
         h = training.train(model, x_train, x_test, epochs=2, batch_size=64, progress=False, seed=7)
-        runs.append((h.train_elbo, h.test_elbo, copy.deepcopy(model.state_dict())))
+        runs.append((h.train_elbo, h.val_elbo, copy.deepcopy(model.state_dict())))
     assert runs[0][0] == runs[1][0] and runs[0][1] == runs[1][1]
     assert _states_equal(runs[0][2], runs[1][2])
 
@@ -162,7 +162,7 @@ def test_same_seed_same_run(digits_small):
 def test_without_test_set_best_is_by_training_objective(digits_small):
     x_train, _ = digits_small
     h = training.train(_digits_vae(), x_train, epochs=2, batch_size=64, progress=False)
-    assert all(math.isnan(v) for v in h.test_elbo)
+    assert all(math.isnan(v) for v in h.val_elbo)
     assert h.best_epoch == max(range(2), key=lambda i: h.train_elbo[i]) + 1
 
 
@@ -174,7 +174,7 @@ def test_objectives_with_k_samples_run(objective, k, digits_small):
         model, x_train, x_test, epochs=2, batch_size=64, objective=objective, k=k, progress=False
     )
     assert h.epoch == [1, 2]
-    assert all(math.isfinite(v) for v in h.train_elbo + h.test_elbo)
+    assert all(math.isfinite(v) for v in h.train_elbo + h.val_elbo)
     assert all(v < 0 for v in h.train_elbo)
 
 
@@ -371,16 +371,16 @@ BAD_ARGS = [
         r"x_train must be finite",
     ),
     (
-        "x_test_dim",
-        dict(x_test=torch.full((8, 60), 0.5)),
+        "x_val_dim",
+        dict(x_val=torch.full((8, 60), 0.5)),
         ValueError,
-        r"x_test must have shape \(M, 64\); got \(8, 60\)",
+        r"x_val must have shape \(M, 64\); got \(8, 60\)",
     ),
     (
-        "x_test_range",
-        dict(x_test=torch.full((8, 64), -0.5)),
+        "x_val_range",
+        dict(x_val=torch.full((8, 64), -0.5)),
         ValueError,
-        r"x_test must lie in \[0, 1\]",
+        r"x_val must lie in \[0, 1\]",
     ),
 ]
 
@@ -391,10 +391,10 @@ BAD_ARGS = [
 def test_bad_arguments(kwargs, exc, match, tmp_path):
     model = _digits_vae()
     start = copy.deepcopy(model.state_dict())
-    kwargs = {"x_train": _X, "x_test": None, "progress": False, **kwargs}
-    x_train, x_test = kwargs.pop("x_train"), kwargs.pop("x_test")
+    kwargs = {"x_train": _X, "x_val": None, "progress": False, **kwargs}
+    x_train, x_val = kwargs.pop("x_train"), kwargs.pop("x_val")
     with pytest.raises(exc, match=match):
-        training.train(model, x_train, x_test, checkpoint_path=tmp_path / "c.pt", **kwargs)
+        training.train(model, x_train, x_val, checkpoint_path=tmp_path / "c.pt", **kwargs)
     assert _states_equal(model.state_dict(), start)  # nothing was trained
     assert not (tmp_path / "c.pt").exists()
     assert losses.is_validation_enabled()
@@ -473,7 +473,7 @@ def test_epoch_value_is_the_mean_over_every_example(objective, k, beta):
         objective=objective, k=k, dynamic_binarization=False, progress=False, seed=3,
     )
     assert h.train_elbo == pytest.approx([expected_train] * 2, rel=1e-6)
-    assert h.test_elbo == pytest.approx([expected_test] * 2, rel=1e-10)
+    assert h.val_elbo == pytest.approx([expected_test] * 2, rel=1e-10)
 
 
 def test_epoch_value_with_dynamic_binarization_of_binary_data():
@@ -579,7 +579,7 @@ def test_other_seed_other_run_and_the_global_rng_does_not_matter():
         h = training.train(
             model, x, x_test, epochs=2, batch_size=BS_UNEVEN, lr=1e-2, progress=False, seed=seed
         )
-        return h.train_elbo + h.test_elbo, copy.deepcopy(model.state_dict())
+        return h.train_elbo + h.val_elbo, copy.deepcopy(model.state_dict())
 
     base = run(0, 100)
     same = run(0, 200)
@@ -694,3 +694,70 @@ def test_elbo_with_k_samples_averages_them():
                            dynamic_binarization=False, progress=False, seed=6)
         variances[k] = torch.tensor(h.train_elbo, dtype=F64).var().item()
     assert variances[1] > 4 * variances[16], variances
+
+
+# --- model selection on validation data (x_val), never on the test set ----------------------
+
+
+def test_train_never_steps_on_the_validation_examples():
+    """A split of 60 distinct grey images (50 to fit, 10 to validate, by
+    ``data.train_validation_split``): every training step sees only the 50 fitting images,
+    each once per epoch, and every evaluation only the 10 validation images, so no validation
+    example is ever trained on."""
+    x = _grey(60, 15)
+    x_fit, x_val = data.train_validation_split(x, fraction=1 / 6, seed=4)
+    assert (x_fit.shape[0], x_val.shape[0]) == (50, 10)
+    model = _sharp_vae(3)
+    seen, seen_eval = _spy_inputs(model)
+    training.train(model, x_fit, x_val, epochs=3, batch_size=BS_UNEVEN, lr=1e-3,
+                   dynamic_binarization=False, progress=False, seed=1)
+    steps = math.ceil(50 / BS_UNEVEN)
+    for rows in _epochs(seen, steps):
+        torch.testing.assert_close(_sorted_rows(rows), _sorted_rows(x_fit), rtol=0, atol=0)
+    trained_on = torch.cat(seen)
+    # no training row equals any validation row (the images are distinct: continuous draws)
+    assert not bool((trained_on[:, None, :] == x_val[None, :, :]).all(-1).any())
+    assert len(seen_eval) == 3  # one evaluation per epoch, on the validation images only
+    for rows in seen_eval:
+        torch.testing.assert_close(rows, x_val, rtol=0, atol=0)
+
+
+def test_best_epoch_is_the_one_with_the_best_validation_elbo(monkeypatch, tmp_path):
+    """Validation ELBOs -70, -80, -90 while the training objective rises: the best epoch is
+    epoch 1 (chosen on x_val, not on the training objective nor the last epoch), evaluate()
+    is called with the validation images, and the checkpoint says it selected on validation."""
+    x_fit, x_val = _grey(N_UNEVEN, 16), (_grey(9, 17) > 0.5).to(F64)
+    scores = iter([-70.0, -80.0, -90.0])
+    evaluated: list[torch.Tensor] = []
+
+    def fake_evaluate(model, x, *args, **kwargs):
+        evaluated.append(x.clone())
+        return next(scores)
+
+    monkeypatch.setattr(training, "evaluate", fake_evaluate)
+    torch.manual_seed(0)
+    model = VAE(data_dim=D_SMALL, hidden_dim=6, latent_dim=L_SMALL).double()
+    path = tmp_path / "c.pt"
+    h = training.train(model, x_fit, x_val, epochs=3, batch_size=BS_UNEVEN, lr=1e-2,
+                       progress=False, checkpoint_path=path)
+    assert h.val_elbo == [-70.0, -80.0, -90.0]
+    assert h.train_elbo[-1] > h.train_elbo[0]  # training improved; selection ignores it
+    assert h.best_epoch == 1
+    assert len(evaluated) == 3
+    for x in evaluated:  # binary validation images: their binarization is themselves
+        torch.testing.assert_close(x, x_val, rtol=0, atol=0)
+    ckpt = training.load_checkpoint(path)
+    assert (ckpt["selected_on"], ckpt["best_epoch"], ckpt["best_score"]) == ("validation", 1, -70.0)
+
+
+def test_the_old_x_test_keyword_is_refused_and_names_x_val():
+    model, x = _sharp_vae(), _grey(8, 18)
+    with pytest.raises(TypeError, match=r"x_val .*x_test= is no longer accepted"):
+        training.train(model, x, x_test=x, epochs=1, progress=False)
+    with pytest.raises(TypeError, match=r"unexpected keyword argument 'x_vall'"):
+        training.train(model, x, x_vall=x, epochs=1, progress=False)
+
+
+def test_history_test_elbo_says_it_is_now_val_elbo():
+    with pytest.raises(AttributeError, match=r"History\.test_elbo was renamed History\.val_elbo"):
+        _ = training.History().test_elbo

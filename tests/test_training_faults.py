@@ -194,7 +194,7 @@ def test_keyboard_interrupt_returns_the_history_and_the_best_model(digits, tmp_p
     history = training.train(model, *digits, epochs=5, checkpoint_path=tmp_path / "c.pt", **KW)
     assert history.interrupted is True and h_ref.interrupted is False
     assert history.epoch == [1, 2]
-    assert history.test_elbo == h_ref.test_elbo and history.best_epoch == h_ref.best_epoch
+    assert history.val_elbo == h_ref.val_elbo and history.best_epoch == h_ref.best_epoch
     assert _same_params(model, reference)
     assert not (tmp_path / "c.pt.tmp").exists()
 
@@ -209,7 +209,7 @@ def test_a_worse_rerun_keeps_the_better_checkpoint_and_says_so(digits, tmp_path)
     good = training.train(_vae(), *digits, epochs=6, checkpoint_path=path, **KW)
     good_state = training.load_checkpoint(path)["model"]
     worse = training.train(_vae(), *digits, epochs=1, checkpoint_path=path, **{**KW, "lr": 1e-6})
-    assert max(worse.test_elbo) < max(good.test_elbo)
+    assert max(worse.val_elbo) < max(good.val_elbo)
     assert good.previous_checkpoint is None
     assert worse.previous_checkpoint == tmp_path / "best.previous.pt"
     kept = training.load_checkpoint(worse.previous_checkpoint)["model"]
@@ -244,7 +244,7 @@ def test_the_checkpoint_holds_model_optimizer_epoch_history_and_random_state(dig
     h = training.train(model, *digits, epochs=2, checkpoint_path=path, **KW)
     ckpt = training.load_checkpoint(path)
     assert ckpt["epoch"] == 2 and ckpt["best_epoch"] == h.best_epoch
-    assert ckpt["history"]["test_elbo"] == h.test_elbo
+    assert ckpt["history"]["val_elbo"] == h.val_elbo
     assert ckpt["optimizer"]["state"], "Adam's moments are saved"
     assert {"generator", "torch"} <= set(ckpt["rng"])
     fresh = VAE(data_dim=64, hidden_dim=24, latent_dim=3)
@@ -272,7 +272,7 @@ def test_two_plus_two_epochs_resumed_equal_four_straight(
     assert _same_params(resumed, straight)
     assert h.epoch == h4.epoch and h.best_epoch == h4.best_epoch
     assert h.train_elbo == h4.train_elbo
-    assert repr(h.test_elbo) == repr(h4.test_elbo)  # nan without a test set (nan != nan)
+    assert repr(h.val_elbo) == repr(h4.val_elbo)  # nan without a test set (nan != nan)
     assert h.resumed_from == path and h.previous_checkpoint is None
     last = training.load_checkpoint(path)
     ref = training.load_checkpoint(a)
@@ -292,7 +292,7 @@ def test_interrupted_then_resumed_equals_uninterrupted(digits, tmp_path, monkeyp
     h = training.train(model, *digits, epochs=4, checkpoint_path=path, resume_from=path, **KW)
     assert not h.interrupted
     assert _same_params(model, straight)
-    assert (h.epoch, h.train_elbo, h.test_elbo) == (h4.epoch, h4.train_elbo, h4.test_elbo)
+    assert (h.epoch, h.train_elbo, h.val_elbo) == (h4.epoch, h4.train_elbo, h4.val_elbo)
 
 
 def test_resume_with_other_arguments_or_an_old_file_is_refused(digits, tmp_path):

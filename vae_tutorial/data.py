@@ -6,6 +6,9 @@ r"""Real handwritten digits that ship inside Python packages: nothing is downloa
 * :func:`load_digits`: scikit-learn's 1,797 8x8 digits (UCI optical digits).
 * :func:`binarize`: Bernoulli sampling of grey values, for static (once, seeded) or dynamic
   (every epoch, in :func:`vae_tutorial.training.train`) binarization.
+* :func:`train_validation_split`: hold out part of the training images as a validation set, on
+  which :func:`vae_tutorial.training.train` selects its best epoch, so that the test set is
+  used only to report the selected model.
 
 Images come back flattened to ``(N, D)`` float32 tensors in [0, 1], split into train and test by
 a fixed seed.
@@ -21,9 +24,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from vae_tutorial._checks import check_positive_int, check_tensor
+from vae_tutorial._checks import check_positive_int, check_real, check_seed, check_tensor
 
-__all__ = ["DigitData", "binarize", "load_digits", "load_mnist"]
+__all__ = ["DigitData", "binarize", "load_digits", "load_mnist", "train_validation_split"]
 
 _BINARIZE = ("none", "static")
 
@@ -87,6 +90,68 @@ def binarize(x: torch.Tensor, *, generator: torch.Generator | None = None) -> to
             f"x must lie in [0, 1]; got values in [{float(x.min())}, {float(x.max())}]"
         )
     return torch.bernoulli(x, generator=generator)
+
+
+def train_validation_split(
+    x: torch.Tensor, *, fraction: float = 0.1, seed: int = 0
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Split training examples into a part to fit on and a held-out validation part.
+
+    A seeded random permutation of the ``N`` examples (rows) is cut in two: the last
+    ``round(fraction * N)`` go to validation, the rest stay for fitting. The two parts are
+    disjoint and together hold every example exactly once (``N`` rows in all). Pass the
+    validation part to :func:`vae_tutorial.training.train` as ``x_val`` to choose the best epoch
+    on it; the test set then stays unseen until the selected model is reported.
+
+    Args:
+        x: Training examples, a tensor of shape ``(N, ...)`` with ``N >= 2``.
+        fraction: Share of the examples held out for validation, in (0, 1); at least one
+            example goes to each part.
+        seed: Seed of the permutation, an int in [0, 2**32 - 1]; the same seed gives the same
+            split.
+
+    Returns:
+        ``(x_fit, x_val)``: ``(N - M, ...)`` and ``(M, ...)`` with ``M = round(fraction * N)``,
+        contiguous copies in their original order within each part.
+
+    Raises:
+        TypeError: If ``x`` is not a tensor, ``fraction`` not a real number or ``seed`` not an
+            int.
+        ValueError: If ``x`` has fewer than 2 examples, ``fraction`` is outside (0, 1), or it
+            would leave one of the parts empty.
+
+    Examples:
+        >>> import torch
+        >>> from vae_tutorial import data
+        >>> x = torch.arange(20.0).reshape(10, 2)               # (N, D), N = 10
+        >>> x_fit, x_val = data.train_validation_split(x, fraction=0.2, seed=0)
+        >>> x_fit.shape, x_val.shape
+        (torch.Size([8, 2]), torch.Size([2, 2]))
+        >>> torch.cat([x_fit, x_val])[:, 0].sort().values.tolist() == x[:, 0].tolist()
+        True
+    """
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"x must be a torch.Tensor; got {type(x).__name__}")
+    if x.dim() < 1 or x.shape[0] < 2:
+        raise ValueError(
+            f"x must hold at least 2 examples along dim 0 to split; got shape {tuple(x.shape)}"
+        )
+    check_real("fraction", fraction)
+    if not 0 < fraction < 1:
+        raise ValueError(f"fraction must lie in (0, 1); got {fraction}")
+    check_seed("seed", seed)
+    n = x.shape[0]
+    n_val = round(fraction * n)
+    if not 1 <= n_val <= n - 1:
+        raise ValueError(
+            f"fraction={fraction} of {n} examples holds out {n_val}; each part needs at least "
+            f"one example (0 < round(fraction * N) < N)"
+        )
+    perm = torch.randperm(n, generator=torch.Generator().manual_seed(int(seed)))
+    # each part keeps the examples' original order: only membership is random
+    fit_idx, val_idx = perm[: n - n_val].sort().values, perm[n - n_val :].sort().values
+    fit_idx, val_idx = fit_idx.to(x.device), val_idx.to(x.device)
+    return x.index_select(0, fit_idx).contiguous(), x.index_select(0, val_idx).contiguous()
 
 
 _binarize = binarize  # load_* take a ``binarize`` argument that shadows the function

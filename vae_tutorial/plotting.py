@@ -169,14 +169,14 @@ def reconstruction_grid(
 
 @_styled
 def plot_history(history, *, title: str = "The ELBO rises during training") -> Figure:  # noqa: ANN001
-    """Train and test ELBO (nats per example) against epoch, from a
+    """Train and validation ELBO (nats per example) against epoch, from a
     :class:`vae_tutorial.training.History`."""
     fig, ax = plt.subplots(figsize=(6, 3.5))
     ax.plot(
         history.epoch, history.train_elbo, color=OKABE_ITO[4], label="train (dynamic binarization)"
     )
-    if not all(np.isnan(history.test_elbo)):
-        ax.plot(history.epoch, history.test_elbo, color=OKABE_ITO[5], ls="--", label="test")
+    if not all(np.isnan(history.val_elbo)):
+        ax.plot(history.epoch, history.val_elbo, color=OKABE_ITO[5], ls="--", label="validation")
     ax.set_xlabel("epoch")
     ax.set_ylabel("ELBO (nats per example)")
     ax.set_title(title)

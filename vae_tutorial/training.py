@@ -6,8 +6,8 @@ epoch; :func:`load_checkpoint` reads it. It is a dict with keys
 
 - ``"model"``: the best model's ``state_dict`` (what ``VAE.load_state_dict`` takes),
 - ``"best_epoch"``, ``"best_score"``, ``"selected_on"``: which epoch that is, its score (nats
-  per example) and whether the score is the test ELBO (``"test"``) or the training objective
-  (``"train"``, without a test set),
+  per example) and whether the score is the validation ELBO (``"validation"``) or the training
+  objective (``"train"``, without validation data),
 - ``"epoch"``, ``"last_model"``, ``"optimizer"``, ``"rng"``: the last finished epoch, the model
   and the Adam state after it, and torch's random states then (training draws from torch's
   generators only, never from NumPy's or Python's), so that ``train(..., resume_from=path)``
@@ -89,8 +89,10 @@ class History:
         epoch: Epoch numbers 1, 2, ...
         train_elbo: Mean training objective per epoch (the ELBO, or the IWAE bound with
             ``objective="iwae"``) over the epoch's batches.
-        test_elbo: ELBO on the test set after each epoch (``nan`` when no test set was given).
-        best_epoch: Epoch with the highest test ELBO (or training objective without a test set).
+        val_elbo: ELBO on the validation data (``x_val``) after each epoch (``nan`` when none
+            was given).
+        best_epoch: Epoch with the highest validation ELBO (or training objective without
+            validation data).
         seconds: Wall-clock seconds per epoch.
         checkpoint_path: Where the checkpoint was saved, if a path was given.
         interrupted: True if training was stopped by ``KeyboardInterrupt`` (Ctrl-C, or the
@@ -104,13 +106,21 @@ class History:
 
     epoch: list[int] = field(default_factory=list)
     train_elbo: list[float] = field(default_factory=list)
-    test_elbo: list[float] = field(default_factory=list)
+    val_elbo: list[float] = field(default_factory=list)
     best_epoch: int = 0
     seconds: list[float] = field(default_factory=list)
     checkpoint_path: Path | None = None
     interrupted: bool = False
     previous_checkpoint: Path | None = None
     resumed_from: Path | None = None
+
+    @property
+    def test_elbo(self) -> list[float]:
+        """Removed: the per-epoch ELBO is measured on validation data, see ``val_elbo``."""
+        raise AttributeError(
+            "History.test_elbo was renamed History.val_elbo: train selects its best epoch on "
+            "validation data (x_val), never on the test set"
+        )
 
 
 def seed_everything(seed: int) -> torch.Generator:
@@ -245,7 +255,7 @@ def _objective(model: VAE, xb: torch.Tensor, objective: str, k: int, beta: float
 def train(
     model: VAE,
     x_train: torch.Tensor,
-    x_test: torch.Tensor | None = None,
+    x_val: torch.Tensor | None = None,
     *,
     epochs: int = 10,
     batch_size: int = 128,
@@ -259,16 +269,20 @@ def train(
     resume_from: str | os.PathLike[str] | None = None,
     progress: bool = True,
     validate: bool = False,
+    **removed: object,
 ) -> History:
     r"""Fit ``model`` by maximizing the ELBO (or the IWAE bound) with Adam.
 
     Each epoch permutes the training set in memory and slices batches from it (no ``DataLoader``,
     no per-item Python work). With ``dynamic_binarization`` every batch is re-binarized,
-    :math:`\tilde x \sim \mathrm{Bernoulli}(x)`, a cheap regularizer; the test set is then
-    binarized once under ``seed``. After each epoch the test ELBO is measured and, if it is the
-    best so far, the model is kept in memory. With ``checkpoint_path`` the run is saved after
-    every epoch (the best model, and the last state for resuming; see the module docstring). If the
-    loss, the parameters after an epoch or the test ELBO become non-finite, the model is restored
+    :math:`\tilde x \sim \mathrm{Bernoulli}(x)`, a cheap regularizer; the validation data are
+    then binarized once under ``seed``. After each epoch the ELBO on the validation data
+    ``x_val`` is measured and, if it is the best so far, the model is kept in memory: the best
+    epoch is chosen on ``x_val``, so ``x_val`` must be held out from the training set (see
+    :func:`vae_tutorial.data.train_validation_split`), never the test set, whose numbers would
+    then be optimistic. With ``checkpoint_path`` the run is saved after every epoch (the best
+    model, and the last state for resuming; see the module docstring). If the loss, the
+    parameters after an epoch or the validation ELBO become non-finite, the model is restored
     to that best state and :class:`TrainingDivergedError` is raised; the checkpoint on disk is the
     last good one. (Finiteness is checked every 32 steps and at the end of each epoch, every step
     with ``validate=True``; the error names the first non-finite step.) Adam uses torch's fused
@@ -294,7 +308,10 @@ def train(
         model: The VAE to train, in place.
         x_train: Training images in [0, 1], ``(N, D)`` with ``N >= 1``; another floating dtype
             than the model's (float64 from NumPy, say) is converted to the model's.
-        x_test: Optional test images in [0, 1], ``(M, D)`` with ``M >= 1``, converted alike.
+        x_val: Optional validation images in [0, 1], ``(M, D)`` with ``M >= 1``, converted
+            alike: examples held out from the training set, on which the best epoch is
+            chosen (they are never trained on). Without them the best epoch is the one with
+            the highest training objective.
         epochs: Passes over the training set; with ``resume_from``, the total of the run
             (the epochs already done count).
         batch_size: Examples per step (B).
@@ -315,19 +332,23 @@ def train(
         progress: Show a tqdm progress bar.
         validate: Keep the per-call input checks of :mod:`vae_tutorial.losses` on during
             training (off by default for speed; the inputs are checked once up front).
+        **removed: ``x_test=`` (the former name of ``x_val``) raises a ``TypeError`` that says
+            so; any other keyword raises the usual ``TypeError``.
 
     Returns:
-        A :class:`History`; the model ends in its best state (highest test ELBO).
+        A :class:`History`; the model ends in its best state (highest validation ELBO).
 
     Raises:
-        TypeError: If the data are not floating-point tensors or an argument has the wrong
-            type (``seed`` not an int, ``checkpoint_path`` not a path, say).
+        TypeError: If the data are not floating-point tensors, an argument has the wrong
+            type (``seed`` not an int, ``checkpoint_path`` not a path, say), or ``x_test=`` or
+            another unknown keyword is passed.
         ValueError: If arguments are out of range, the data are empty or do not match
             ``model.data_dim``, ``checkpoint_path`` is a directory, or ``resume_from`` is not a
             resumable checkpoint of this run (other arguments, data or architecture).
         CheckpointError: If ``checkpoint_path`` cannot be written (before the first step), a
             save fails, or ``resume_from`` cannot be read.
-        TrainingDivergedError: If the loss, the parameters or the test ELBO become non-finite.
+        TrainingDivergedError: If the loss, the parameters or the validation ELBO become
+            non-finite.
 
     Examples:
         >>> import torch
@@ -335,27 +356,39 @@ def train(
         >>> from vae_tutorial.models import VAE
         >>> _ = training.seed_everything(0)
         >>> model = VAE(data_dim=64, hidden_dim=16, latent_dim=2)
-        >>> x = torch.rand(48, 64)  # 48 grey images in [0, 1], (N, D)
-        >>> history = training.train(model, x[:32], x[32:], epochs=1, batch_size=16,
+        >>> from vae_tutorial import data
+        >>> x = torch.rand(48, 64)  # 48 grey training images in [0, 1], (N, D)
+        >>> x_fit, x_val = data.train_validation_split(x, fraction=0.25, seed=0)
+        >>> history = training.train(model, x_fit, x_val, epochs=1, batch_size=16,
         ...                          progress=False)
         >>> history.epoch, history.best_epoch
         ([1], 1)
-        >>> bool(history.test_elbo[0] < 0)                   # nats per example
+        >>> bool(history.val_elbo[0] < 0)                    # nats per example
         True
 
     Introduced in the chapter "A VAE on real digits".
     """
+    if "x_test" in removed:
+        raise TypeError(
+            "train() takes the data it selects the best epoch on as x_val (validation images "
+            "held out from the training set, e.g. by data.train_validation_split); x_test= is "
+            "no longer accepted: choosing the epoch on the test set makes its numbers optimistic"
+        )
+    if removed:
+        raise TypeError(
+            f"train() got an unexpected keyword argument {next(iter(removed))!r}"
+        )
     _check_data("x_train", x_train)
     if x_train.shape[1] != model.data_dim:
         raise ValueError(
             f"x_train must have shape (N, {model.data_dim}) to match model.data_dim; "
             f"got {shape_str(x_train.shape)}"
         )
-    if x_test is not None:
-        _check_data("x_test", x_test)
-        if x_test.shape[1:] != x_train.shape[1:]:
+    if x_val is not None:
+        _check_data("x_val", x_val)
+        if x_val.shape[1:] != x_train.shape[1:]:
             raise ValueError(
-                f"x_test must have shape (M, {x_train.shape[1]}); got {shape_str(x_test.shape)}"
+                f"x_val must have shape (M, {x_train.shape[1]}); got {shape_str(x_val.shape)}"
             )
     for name, value in (("epochs", epochs), ("batch_size", batch_size), ("k", k)):
         check_positive_int(name, value)
@@ -364,7 +397,7 @@ def train(
     check_seed("seed", seed)
     if objective not in _OBJECTIVES:
         raise ValueError(f"objective must be 'elbo' or 'iwae'; got {objective!r}")
-    for name, x in (("x_train", x_train), ("x_test", x_test)):
+    for name, x in (("x_train", x_train), ("x_val", x_val)):
         if x is not None and x.numel():
             lo, hi = torch.aminmax(x)  # one pass over the data (it is finite: checked above)
             if lo < 0 or hi > 1:
@@ -375,7 +408,7 @@ def train(
     config = dict(
         batch_size=batch_size, lr=float(lr), beta=float(beta), objective=objective, k=k,
         dynamic_binarization=bool(dynamic_binarization), seed=int(seed),
-        n_train=int(x_train.shape[0]), n_test=None if x_test is None else int(x_test.shape[0]),
+        n_train=int(x_train.shape[0]), n_val=None if x_val is None else int(x_val.shape[0]),
         data_dim=int(x_train.shape[1]),
     )
     resumed = None
@@ -384,8 +417,8 @@ def train(
     # data of another floating dtype (float64 from NumPy, say) are converted to the model's
     dtype = next(model.parameters()).dtype
     x_train = x_train.to(dtype)
-    if x_test is not None:
-        x_test = x_test.to(dtype)
+    if x_val is not None:
+        x_val = x_val.to(dtype)
 
     device = next(model.parameters()).device
     g = seed_everything(seed)
@@ -393,9 +426,9 @@ def train(
     # generator there (on the CPU this is g itself, so CPU runs draw exactly the same numbers)
     g_device = g if device.type == "cpu" else torch.Generator(device=device).manual_seed(seed)
     x_train = x_train.to(device)
-    if x_test is not None and dynamic_binarization:
-        g_test = torch.Generator(device=x_test.device).manual_seed(seed)
-        x_test = torch.bernoulli(x_test, generator=g_test)
+    if x_val is not None and dynamic_binarization:
+        g_val = torch.Generator(device=x_val.device).manual_seed(seed)
+        x_val = torch.bernoulli(x_val, generator=g_val)
     opt = _adam(list(model.parameters()), lr)
     history = History(checkpoint_path=checkpoint)
     best_score, best_state = -math.inf, copy.deepcopy(model.state_dict())
@@ -413,13 +446,13 @@ def train(
         saved = resumed["history"]
         history = History(
             epoch=list(saved["epoch"]), train_elbo=list(saved["train_elbo"]),
-            test_elbo=list(saved["test_elbo"]), best_epoch=int(saved["best_epoch"]),
+            val_elbo=list(saved["val_elbo"]), best_epoch=int(saved["best_epoch"]),
             seconds=list(saved["seconds"]), checkpoint_path=checkpoint,
             resumed_from=Path(resume_from),
         )
         _set_rng_state(resumed["rng"], g, g_device, device)
         first_epoch = int(resumed["epoch"]) + 1
-    selected_on = "test" if x_test is not None else "train"
+    selected_on = "validation" if x_val is not None else "train"
     saver = _Saver(checkpoint, own=resume_from is not None and checkpoint is not None
                    and _same_file(resume_from, checkpoint), selected_on=selected_on)
     n = x_train.shape[0]
@@ -479,21 +512,21 @@ def train(
                     raise fail(_diverged(
                         history, saver, f"non-finite parameters after epoch {epoch}"
                     ))
-                test_score = (
-                    evaluate(model, x_test, seed=seed, beta=beta)
-                    if x_test is not None
+                val_score = (
+                    evaluate(model, x_val, seed=seed, beta=beta)
+                    if x_val is not None
                     else math.nan
                 )
-                if x_test is not None and not math.isfinite(test_score):
+                if x_val is not None and not math.isfinite(val_score):
                     raise fail(_diverged(
-                        history, saver, f"non-finite test ELBO after epoch {epoch}"
+                        history, saver, f"non-finite validation ELBO after epoch {epoch}"
                     ))
                 history.epoch.append(epoch)
                 history.train_elbo.append(train_score)
-                history.test_elbo.append(test_score)
+                history.val_elbo.append(val_score)
                 history.seconds.append(time.perf_counter() - start)
-                score = test_score if x_test is not None else train_score
-                bar.set_postfix(train=f"{train_score:.2f}", test=f"{test_score:.2f}")
+                score = val_score if x_val is not None else train_score
+                bar.set_postfix(train=f"{train_score:.2f}", val=f"{val_score:.2f}")
                 if score > best_score:
                     best_score, history.best_epoch = score, epoch
                     best_state = copy.deepcopy(model.state_dict())
