@@ -116,7 +116,7 @@ class History:
 
     @property
     def test_elbo(self) -> list[float]:
-        """Removed: the per-epoch ELBO is measured on validation data, see ``val_elbo``."""
+        """Gone (renamed ``val_elbo``, the ELBO on validation data); reading it raises an error."""
         raise AttributeError(
             "History.test_elbo was renamed History.val_elbo: train selects its best epoch on "
             "validation data (x_val), never on the test set"
