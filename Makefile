@@ -29,7 +29,7 @@ book: $(STAMP)
 # vae_tutorial, about 20 s) and every chapter notebook under nbval, which re-runs it and compares
 # its outputs with the saved ones (tests/nbval_sanitize.cfg masks addresses, timings, progress bars).
 test: book
-	$(BIN)/python -m pytest tests book vae_tutorial --doctest-modules --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg; \
+	$(BIN)/python -m pytest tests book vae_tutorial --doctest-modules --nbval --nbval-current-env --nbval-cell-timeout=300 --nbval-sanitize-with tests/nbval_sanitize.cfg; \
 	rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; exit 1; fi; exit $$rc
 
 clean:

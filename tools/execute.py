@@ -12,7 +12,10 @@ import time
 from pathlib import Path
 
 import nbformat
-from nbclient import NotebookClient
+
+# The book build's notebook client (sliced waits, timeouts that name the cell, IPC kernels).
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "book" / "_ext"))
+from notebook_execution import WatchedNotebookClient  # noqa: E402
 
 
 def main(paths: list[str]) -> None:
@@ -21,9 +24,10 @@ def main(paths: list[str]) -> None:
         # nbclient writes the widget state only when the run made widgets: drop the old one first
         nb.metadata.pop("widgets", None)
         start = time.perf_counter()
-        NotebookClient(
+        WatchedNotebookClient(
             nb,
-            timeout=600,
+            timeout=300,
+            notebook_name=str(p),
             kernel_name="python3",
             resources={"metadata": {"path": str(p.parent)}},
             store_widget_state=True,
