@@ -49,6 +49,7 @@ __all__ = [
     "load_checkpoint",
     "seed_everything",
     "train",
+    "training_step",
 ]
 
 _OBJECTIVES = ("elbo", "iwae")
@@ -244,12 +245,77 @@ def _adam(params: list[torch.nn.Parameter], lr: float) -> torch.optim.Adam:
         return torch.optim.Adam(params, lr=lr, foreach=True)
 
 
-def _objective(model: VAE, xb: torch.Tensor, objective: str, k: int, beta: float) -> torch.Tensor:
+def _objective(model: VAE, x: torch.Tensor, objective: str, k: int, beta: float) -> torch.Tensor:
+    """The minibatch estimate of the bound (nats per example, the batch mean), not detached."""
     if objective == "elbo":
-        logits, mu, logvar = model(xb, n_samples=k if k > 1 else None)
-        return losses.elbo(xb, logits, mu, logvar, beta=beta)
-    # IWAE: L_K = E[\log (1/K) \sum_k w_k]   (Burda et al. 2016, eq. 8)
-    return losses.iwae_bound(model.log_weights(xb, k))
+        logits, mu, logvar = model(x, n_samples=k if k > 1 else None)
+        # \tilde L = (1/B) sum_i [ (1/K) sum_k log p(x_i | z_ik) - beta KL(q(z | x_i) || p(z)) ]
+        return losses.elbo(x, logits, mu, logvar, beta=beta)
+    # \tilde L_K = (1/B) sum_i log (1/K) sum_k w_ik   (Burda et al. 2016, eq. 8)
+    return losses.iwae_bound(model.log_weights(x, k))
+
+
+def training_step(
+    model: VAE,
+    optimizer: torch.optim.Optimizer,
+    x: torch.Tensor,
+    *,
+    objective: str = "elbo",
+    k: int = 1,
+    beta: float = 1.0,
+) -> torch.Tensor:
+    r"""One step of stochastic gradient ascent on the bound, jointly in :math:`(\theta, \phi)`.
+
+    The body of the loop of Kingma & Welling's Algorithm 1 (minibatch AEVB): for the batch ``x``,
+    draw the noise :math:`\varepsilon`, form the estimate :math:`\tilde{\mathcal{L}}` of the bound
+    (the ELBO with ``k`` samples averaged, or the IWAE bound with ``k`` importance samples), and
+    take one optimizer step along its gradient in the encoder's and the decoder's parameters at
+    once. :func:`train` calls it once per batch, after slicing and binarizing the batch.
+
+    Args:
+        model: The VAE whose parameters ``optimizer`` updates.
+        optimizer: A torch optimizer over ``model.parameters()`` (Adam in :func:`train`).
+        x: A batch of binary (or grey) images in [0, 1].
+        objective: ``"elbo"`` or ``"iwae"``.
+        k: Samples per example (K).
+        beta: KL weight (``objective="elbo"`` only).
+
+    Shape:
+        - x: :math:`(B, D)`.
+        - Output: :math:`()`.
+
+    Returns:
+        The batch's bound before the step, a 0-dim tensor (nats per example, the mean over the
+        batch), detached.
+
+    Raises:
+        ValueError: If ``objective`` is not ``"elbo"`` or ``"iwae"``.
+
+    References:
+        Kingma & Welling (2014), Algorithm 1; Burda et al. (2016), eq. 8 (the IWAE bound).
+
+    Examples:
+        >>> import torch
+        >>> from vae_tutorial import training
+        >>> from vae_tutorial.models import VAE
+        >>> _ = training.seed_everything(0)
+        >>> model = VAE(data_dim=64, hidden_dim=16, latent_dim=2)
+        >>> opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+        >>> x = torch.bernoulli(torch.full((8, 64), 0.3))
+        >>> bound = training.training_step(model, opt, x)
+        >>> bound.shape, bool(bound < 0)                      # nats per example, before the step
+        (torch.Size([]), True)
+
+    Introduced in the chapter "A VAE on real digits".
+    """
+    if objective not in _OBJECTIVES:
+        raise ValueError(f"objective: expected 'elbo' or 'iwae', got {objective!r}")
+    bound = _objective(model, x, objective, k, beta)
+    optimizer.zero_grad(set_to_none=True)
+    # gradient ascent on the bound = descent on its negative, in theta and phi at once
+    (-bound).backward()
+    optimizer.step()
+    return bound.detach()
 
 
 def train(
@@ -484,11 +550,8 @@ def train(
                     xb = x_train.index_select(0, batch)  # (B, D)
                     if dynamic_binarization:
                         xb = torch.bernoulli(xb, generator=g_device)
-                    bound = _objective(model, xb, objective, k, beta)
-                    opt.zero_grad(set_to_none=True)
-                    (-bound).backward()
-                    opt.step()
-                    pending.append(bound.detach())
+                    bound = training_step(model, opt, xb, objective=objective, k=k, beta=beta)
+                    pending.append(bound)
                     total += pending[-1] * xb.shape[0]
                     bar.update()
                     # Reading a value back forces a host-device sync, so finiteness is checked
