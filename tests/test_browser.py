@@ -427,9 +427,11 @@ MEASURE_JS = r"""() => {
     }
     sticking.push(...boxes.slice(0, 10), ...texts.slice(0, 10));
   }
-  // Tables and API signatures cut off by a box that hides its overflow.
+  // Tables, API signatures and inline formulas cut off by a box that hides its overflow (an
+  // inline formula does not wrap: in a narrow admonition or list it can run past the box).
   const cut = [];
-  for (const el of document.querySelectorAll("main table, main dt.sig, main .sig")) {
+  const cuttable = 'main table, main dt.sig, main .sig, main mjx-container:not([display="true"])';
+  for (const el of document.querySelectorAll(cuttable)) {
     if (!shown(el)) continue;
     const r = el.getBoundingClientRect();
     let hider = ["hidden", "clip"].includes(ox(el)) && el.scrollWidth > el.clientWidth + 1
@@ -466,7 +468,20 @@ MEASURE_JS = r"""() => {
               near: nearestId(pre)};
     });
 
-  return {vw, docWidth, sticking, cut, equations, hiddenEquations, text, figures, code};
+  // Inline formulas (span.math outside display equations): the theme lets one that is wider
+  // than the line scroll in its own box. Measured by the typeset formula (mjx-math): the span's
+  // scrollWidth also counts MathJax's hidden MathML for screen readers.
+  const inline = [...document.querySelectorAll("main span.math")]
+    .filter(sp => !sp.closest("div.math") && shown(sp) && sp.clientWidth > 0)
+    .map(sp => {
+      const math = sp.querySelector("mjx-math");
+      const over = math ? Math.round(math.getBoundingClientRect().width - sp.clientWidth) : 0;
+      return {over, boxWidth: sp.clientWidth, cue: sp.classList.contains("vae-scrolls"),
+              scrolls: ["auto", "scroll"].includes(ox(sp)), tex: clean(sp.textContent, 60),
+              near: nearestId(sp)};
+    });
+
+  return {vw, docWidth, sticking, cut, equations, hiddenEquations, inline, text, figures, code};
 }"""
 
 
@@ -614,6 +629,28 @@ def test_display_equations_fit(viewport, page_path, measured):
     assert not problems, f"{_where(viewport, page_path)}: " + "\n  ".join(problems)
 
 
+#: Pixels of an inline formula that may be hidden without a scroll cue (rounding).
+INLINE_OVERHANG_PX = 2
+
+
+@pytest.mark.parametrize(("viewport", "page_path"), _pages(*VIEWPORTS))
+def test_inline_formulas_fit_or_show_they_scroll(viewport, page_path, measured):
+    """An inline formula wider than its line scrolls in its own box (the theme's overflow-x):
+    at 390 px it must show it (the class vae-scrolls: a shadow on the side with hidden content,
+    reachable by keyboard); at 1366 px none is cut by more than a glyph's overhang."""
+    inline = _reader_page(measured, viewport, page_path)["inline"]
+    wide = [f for f in inline if f["over"] > INLINE_OVERHANG_PX]
+    bad = wide if viewport == "desktop" else [f for f in wide if not (f["scrolls"] and f["cue"])]
+    _tally(f"inline formulas cut without a scroll cue ({viewport})", len(bad), len(inline))
+    assert not bad, (
+        f"{_where(viewport, page_path)}: {len(bad)} of {len(inline)} inline formulas are wider "
+        f"than their box by more than {INLINE_OVERHANG_PX} px"
+        + (" (at 1366 px none may be)" if viewport == "desktop" else
+           " with no scroll cue (class vae-scrolls)")
+        + ":\n    " + "\n    ".join(f"{f['tex']!r}{f['near']}: {f['over']} px hidden of a "
+                                     f"{f['boxWidth']} px box" for f in bad[:EXAMPLES]))
+
+
 def _raw_hits(text: str) -> list[str]:
     """Each piece of raw markup in ``text``, in its context."""
     flat = re.sub(r"\s+", " ", text)
@@ -705,14 +742,15 @@ def test_page_fits_the_phone(page_path, measured):
     problems = []
     too_wide = state["docWidth"] > state["vw"]
     _tally("pages wider than the 390 px viewport", int(too_wide))
-    _tally("tables/signatures cut off at 390 px", len(state["cut"]))
+    _tally("tables/signatures/inline formulas cut off at 390 px", len(state["cut"]))
     if too_wide:
         problems.append(f"the page is {state['docWidth']} px wide in a {state['vw']} px "
                         f"viewport (it slides sideways); sticking out:\n    "
                         + "\n    ".join(state["sticking"][:EXAMPLES]))
     if state["cut"]:
-        problems.append(f"{len(state['cut'])} tables or signatures cut off by a box that hides "
-                        f"its overflow (let them scroll in their own box):\n    "
+        problems.append(f"{len(state['cut'])} tables, signatures or inline formulas cut off by a "
+                        f"box that hides its overflow (let them scroll in their own box, or set "
+                        f"a long formula as a display equation):\n    "
                         + "\n    ".join(state["cut"][:EXAMPLES]))
     assert not problems, f"{_where('phone', page_path)}: " + "\n  ".join(problems)
 

@@ -1,6 +1,7 @@
 // VAE, Derived: show which boxes scroll sideways (added by book/_ext/page_style.py).
 //
-// A display equation (div.math) whose typeset formula is wider than its box, and a wide table
+// A display equation (div.math) whose typeset formula is wider than its box, an inline formula
+// (span.math, which the theme lets scroll in its own box) wider than its line, and a wide table
 // in the theme's scroll container, get the class "vae-scrolls"; vae-book.css then draws a
 // shadow on the side with hidden content and a small "scroll" hint. "vae-scroll-start" and
 // "vae-scroll-end" say the box is scrolled to that end (no shadow there). A box that scrolls is
@@ -14,16 +15,29 @@
 // title); the toggle button gets an accessible name that says what it opens.
 (function () {
   "use strict";
-  // display equations, wide tables, API signatures and code blocks
-  var SCROLLERS = "div.math, .pst-scrollable-table-container, dl.py > dt.sig, .highlight > pre";
+  // display equations, inline formulas, wide tables, API signatures and code blocks
+  var SCROLLERS = "div.math, span.math, .pst-scrollable-table-container, dl.py > dt.sig, " +
+    ".highlight > pre";
+
+  // How far the content runs past the box. An inline formula's scrollWidth also counts MathJax's
+  // hidden MathML for screen readers, which sticks out of short formulas too: measure the
+  // typeset formula (mjx-math) instead.
+  function overflow(box) {
+    if (box.tagName === "SPAN") {
+      var math = box.querySelector("mjx-math");
+      return math ? math.getBoundingClientRect().width - box.clientWidth : 0;
+    }
+    return box.scrollWidth - box.clientWidth;
+  }
 
   function update(box) {
-    var wide = box.clientWidth > 0 && box.scrollWidth > box.clientWidth + 1;
+    var over = box.clientWidth > 0 ? overflow(box) : 0;
+    var wide = over > 1;
     box.classList.toggle("vae-scrolls", wide);
     if (wide) {
       var left = Math.abs(box.scrollLeft);
       box.classList.toggle("vae-scroll-start", left <= 1);
-      box.classList.toggle("vae-scroll-end", left + box.clientWidth >= box.scrollWidth - 1);
+      box.classList.toggle("vae-scroll-end", left >= over - 1);
       var table = box.querySelector("table");
       if (table && !box.dataset.vaeHint) {
         var row = table.querySelector("tr");
