@@ -12,7 +12,8 @@ draws it with its own Vega renderer; myst-nb has no renderer for it. This extens
    ``npm pack`` for the pinned versions below (the npm registry, each package alone) and keeps
    their ``build/*.min.js`` and licence in ``_build/.vega-explorers/`` (``make clean`` drops it;
    the environment variable ``VAE_VEGA_JS_DIR`` names a folder that already holds them);
-4. adds those scripts, the loader and ``vae-explorers.css`` only to pages with an explorer.
+4. adds those scripts (deferred: they run in order once the page is parsed, after its first
+   paint), the loader and ``vae-explorers.css`` only to pages with an explorer.
 
 The versions are the majors that JupyterLab 4 draws (Vega 5, Vega-Lite 5), so one
 specification renders the same in both places.
@@ -144,9 +145,11 @@ def _page(app: Sphinx, pagename: str, templatename: str, context: dict, doctree)
     if doctree is None or not any(CLASS in n.get("classes", ())
                                   for n in doctree.findall(nodes.raw)):
         return
+    # deferred (run in this order once the page is parsed): 0.8 MB of script that would
+    # otherwise hold up the first paint
     for script in PACKAGES.values():
-        app.add_js_file(f"{STATIC_SUBDIR}/{script}")
-    app.add_js_file(LOADER)
+        app.add_js_file(f"{STATIC_SUBDIR}/{script}", loading_method="defer")
+    app.add_js_file(LOADER, loading_method="defer")
     app.add_css_file(STYLE)
 
 
