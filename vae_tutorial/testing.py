@@ -57,7 +57,7 @@ Examples:
     >>> print(report.failures[0].name)
     underflowing weights (log w = -1000 + N(0, 1)), float64, reduction='none'
 
-Introduced on the page "Using the package in homework".
+Introduced in the chapter "Using the package in homework".
 """
 
 from __future__ import annotations
@@ -1070,7 +1070,7 @@ def check_log_likelihood(
         >>> testing.check_log_likelihood(estimators.log_likelihood, k=200).passed
         True
 
-    Introduced on the page "Using the package in homework".
+    Introduced in the chapter "Using the package in homework".
     """
     report = Report(_fn_name(fn))
     g = torch.Generator().manual_seed(seed)
