@@ -3,16 +3,24 @@
 Every check raises ``TypeError`` or ``ValueError`` with a message that names the argument, what
 was expected and what came, in the style of ``torch.distributions``. Checks can be switched off
 globally with :func:`vae_tutorial.losses.set_validation` for speed.
+
+Under ``torch.func.vmap`` (and the transforms built on it: ``jacrev``, ``jacfwd``, ``hessian``)
+a tensor's values cannot be read on the host, so the checks of values (finiteness, Bernoulli
+targets in [0, 1]) are skipped there (:func:`read_values`); the checks of types and shapes,
+which see the per-example shapes, still run.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from numbers import Integral, Real
+from typing import TypeVar
 
 import torch
+
+T = TypeVar("T")
 
 _REDUCTIONS = ("none", "mean", "sum")
 _VALIDATE = True
@@ -77,8 +85,36 @@ def shape_str(shape: torch.Size | tuple[int, ...]) -> str:
     return "(" + ", ".join(str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"
 
 
-def check_tensor(name: str, value: object, *, min_dim: int = 0, finite: bool = True) -> None:
-    """Check that ``value`` is a finite floating-point tensor with at least ``min_dim`` dims."""
+def read_values(check: Callable[[], T]) -> T | None:
+    """Run ``check``, which reads tensor values on the host (``bool(t)``, ``int(t)``); return its
+    result, or ``None`` where a ``torch.func.vmap`` transform forbids reading values.
+
+    Under ``vmap`` torch raises ``RuntimeError`` ("vmap: ... .item() ...", or data-dependent
+    control flow) before anything is read; such a check is skipped, so that validation stays on
+    and works under the transform (types and shapes are still checked). Every other error
+    propagates.
+    """
+    try:
+        return check()
+    except RuntimeError as error:
+        if "vmap" in str(error):
+            return None
+        raise
+
+
+def check_tensor(
+    name: str,
+    value: object,
+    *,
+    min_dim: int = 0,
+    finite: bool = True,
+    allow_neg_inf: bool = False,
+) -> None:
+    """Check that ``value`` is a finite floating-point tensor with at least ``min_dim`` dims.
+
+    With ``allow_neg_inf=True``, ``-inf`` is accepted (a log weight of a zero weight); ``nan``
+    and ``+inf`` are still refused.
+    """
     if not isinstance(value, torch.Tensor):
         # a NumPy array (or anything array-like) is not converted: say how to convert it
         hint = " (convert it with torch.as_tensor)" if hasattr(value, "__array__") else ""
@@ -91,7 +127,15 @@ def check_tensor(name: str, value: object, *, min_dim: int = 0, finite: bool = T
             f"got shape {shape_str(value.shape)}"
         )
     if finite:
-        bad = int((~torch.isfinite(value)).sum())
+        if allow_neg_inf:
+            bad = read_values(lambda: int((torch.isnan(value) | (value == math.inf)).sum()))
+            if bad:
+                raise ValueError(
+                    f"{name} must be finite or -inf (a zero weight); got {bad} value(s) nan or "
+                    f"+inf in a tensor of shape {shape_str(value.shape)}"
+                )
+            return
+        bad = read_values(lambda: int((~torch.isfinite(value)).sum()))
         if bad:
             raise ValueError(
                 f"{name} must be finite; got {bad} non-finite value(s) (nan or inf) "
@@ -108,18 +152,36 @@ def check_same_shape(name: str, value: torch.Tensor, ref_name: str, ref: torch.T
         )
 
 
-def check_broadcast(name: str, value: torch.Tensor, ref_name: str, ref: torch.Tensor) -> None:
-    """Check that ``value`` broadcasts with ``ref`` and agrees with it in the last (event) dim."""
+def check_broadcast(
+    name: str,
+    value: torch.Tensor,
+    ref_name: str,
+    ref: torch.Tensor,
+    *,
+    event_size_one: bool = False,
+    hint: str = "",
+) -> None:
+    """Check that ``value`` broadcasts with ``ref`` and agrees with it in the last (event) dim.
+
+    With ``event_size_one=True`` an event dim of size 1 in ``value`` (one number for every
+    coordinate, e.g. a shared prior of shape ``(1,)``) is accepted as well. ``hint`` is appended
+    to the message.
+    """
     try:
         torch.broadcast_shapes(value.shape, ref.shape)
     except RuntimeError:
         ok = False
     else:
-        ok = value.dim() == 0 or ref.dim() == 0 or value.shape[-1] == ref.shape[-1]
+        ok = (
+            value.dim() == 0
+            or ref.dim() == 0
+            or value.shape[-1] == ref.shape[-1]
+            or (event_size_one and value.shape[-1] == 1)
+        )
     if not ok:
         raise ValueError(
             f"{name} must broadcast with {ref_name} {shape_str(ref.shape)} and share its "
-            f"last (event) dim; got {shape_str(value.shape)}"
+            f"last (event) dim; got {shape_str(value.shape)}{hint}"
         )
 
 

@@ -10,10 +10,20 @@ Conventions (the same in every function):
 * A sample dim ``K``, where there is one, is dim 0: ``(K, B, D)``.
 * Gaussians are parameterized by ``mu`` and ``logvar`` (:math:`\log\sigma^2`), Bernoullis by
   ``logits``.
+* Conventions of other code that give a plausible wrong number here, and cannot be detected
+  (every value they produce is a valid input): a standard deviation or a variance passed as
+  ``logvar`` (convert: ``2 * torch.log(scale)``, ``torch.log(var)``); probabilities passed as
+  ``logits`` (a decoder that ends in a sigmoid: drop the sigmoid, or ``torch.logit(probs)``);
+  ``(B, K)`` log weights or ``(B, K, D)`` logits where samples go first, ``(K, B)`` and
+  ``(K, B, D)`` (transpose; the two cannot be told apart when K == B). The book's page "Using the
+  package in homework" has the table.
 * Inputs are validated (``TypeError`` for non-tensors and non-float tensors, ``ValueError`` for
   bad shapes, non-finite values, unknown reductions and Bernoulli targets outside [0, 1]). Switch
   validation off with :func:`set_validation` or, for a block, ``with validation(False):``.
   NumPy arrays are not converted: they get the ``TypeError`` too (pass ``torch.as_tensor(a)``).
+  Under ``torch.func.vmap`` (and ``jacrev``, ``jacfwd``, ``hessian``, built on it) the checks of
+  values (finiteness, targets in [0, 1]) are skipped, since values cannot be read there; types
+  and shapes are still checked.
 * An empty batch: ``reduction="mean"`` raises ``ValueError`` (a mean of no examples is 0 / 0),
   ``"sum"`` gives 0 and ``"none"`` the empty tensor (both mathematically right). ``K = 0``
   samples in :func:`elbo_mc` and :func:`iwae_bound` raises ``ValueError`` (no mean, no
@@ -31,6 +41,7 @@ and "Importance sampling" (the IWAE bound).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
@@ -43,6 +54,7 @@ from vae_tutorial._checks import (
     check_samples,
     check_tensor,
     is_validation_enabled,
+    read_values,
     reduce,
     set_validation,
     shape_str,
@@ -73,6 +85,9 @@ def log_normal_diag(
     x: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor, *, reduction: str = "none"
 ) -> torch.Tensor:
     r"""Log density of a diagonal Gaussian, summed over the event dim.
+
+    ``logvar`` is :math:`\log\sigma^2`, not a scale :math:`\sigma` (torch.distributions, Pyro:
+    ``logvar = 2 * torch.log(scale)``) nor a variance (``logvar = torch.log(var)``).
 
     .. math::
         \log \mathcal{N}(x; \mu, \operatorname{diag}\sigma^2)
@@ -172,10 +187,23 @@ def log_standard_normal(z: torch.Tensor, *, reduction: str = "none") -> torch.Te
     return reduce(log_prob, reduction, "z")
 
 
+def _check_targets(x: torch.Tensor, hint: Callable[[], str] | None = None) -> None:
+    """Bernoulli targets lie in [0, 1] (skipped under ``torch.func.vmap``: values unreadable);
+    ``hint()``, computed only on failure, is appended to the message."""
+    if read_values(lambda: bool(((x < 0) | (x > 1)).any())):
+        raise ValueError(
+            "x must lie in [0, 1] (Bernoulli targets); got values in "
+            f"[{float(x.min()):.4g}, {float(x.max()):.4g}]{hint() if hint else ''}"
+        )
+
+
 def log_bernoulli(
     x: torch.Tensor, logits: torch.Tensor, *, reduction: str = "none"
 ) -> torch.Tensor:
     r"""Log likelihood of targets in [0, 1] under independent Bernoullis given by logits.
+
+    ``logits`` are pre-sigmoid scores, not probabilities: for a decoder that ends in a sigmoid
+    (pytorch/examples, pythae) pass its input, or ``torch.logit(probs)``.
 
     .. math::
         \log p(x \mid z) = \sum_j \big[x_j \log \pi_j + (1 - x_j)\log(1 - \pi_j)\big],
@@ -224,21 +252,23 @@ def log_bernoulli(
         check_tensor("x", x, min_dim=1)
         check_tensor("logits", logits, min_dim=1)
         check_broadcast("logits", logits, "x", x)
-        if bool(((x < 0) | (x > 1)).any()):
-            raise ValueError(
-                "x must lie in [0, 1] (Bernoulli targets); got values in "
-                f"[{float(x.min()):.4g}, {float(x.max()):.4g}]"
-            )
+        _check_targets(x)
+    return reduce(_log_bernoulli(x, logits), reduction, "x")
+
+
+def _log_bernoulli(x: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
+    """:func:`log_bernoulli` without checks or reduction (its callers checked the inputs)."""
     x_b, logits_b = torch.broadcast_tensors(x, logits)
     # \log p(x|z) = \sum_j [x_j \log sigmoid(l_j) + (1 - x_j) \log(1 - sigmoid(l_j))] = -BCE(l, x)
-    log_prob = -F.binary_cross_entropy_with_logits(logits_b, x_b, reduction="none").sum(-1)
-    return reduce(log_prob, reduction, "x")
+    return -F.binary_cross_entropy_with_logits(logits_b, x_b, reduction="none").sum(-1)
 
 
 def kl_normal_std_normal(
     mu: torch.Tensor, logvar: torch.Tensor, *, reduction: str = "mean"
 ) -> torch.Tensor:
     r"""Analytic KL divergence from a diagonal Gaussian to the standard normal.
+
+    ``logvar`` is :math:`\log\sigma^2`, not :math:`\sigma` nor :math:`\sigma^2`.
 
     .. math::
         \mathrm{KL}\big(\mathcal{N}(\mu, \operatorname{diag}\sigma^2)\,\|\,\mathcal{N}(0, I)\big)
@@ -296,6 +326,10 @@ def kl_normal_normal(
 ) -> torch.Tensor:
     r"""Analytic KL divergence between two diagonal Gaussians, :math:`\mathrm{KL}(q \,\|\, p)`.
 
+    ``logvar_q`` and ``logvar_p`` are :math:`\log\sigma^2`, not :math:`\sigma` nor
+    :math:`\sigma^2` (course code that passes variances: ``torch.log(v)``). The prior ``p``
+    broadcasts: ``(L,)``, ``(1,)`` or ``()`` for one prior shared by every example.
+
     .. math::
         \mathrm{KL}(q\,\|\,p) = \tfrac12 \sum_j \Big[\log\frac{\sigma_{p,j}^2}{\sigma_{q,j}^2}
         + \frac{\sigma_{q,j}^2 + (\mu_{q,j} - \mu_{p,j})^2}{\sigma_{p,j}^2} - 1\Big]
@@ -303,13 +337,15 @@ def kl_normal_normal(
     Args:
         mu_q: Means of :math:`q`.
         logvar_q: Log-variances of :math:`q`, the shape of ``mu_q``.
-        mu_p: Means of :math:`p`, broadcastable with ``mu_q``.
+        mu_p: Means of :math:`p`, broadcastable with ``mu_q`` (a 0-dim tensor or an event dim of
+            size 1 is one value for every coordinate).
         logvar_p: Log-variances of :math:`p`, the shape of ``mu_p``.
         reduction: ``"mean"`` (default), ``"sum"`` or ``"none"`` over the batch dims.
 
     Shape:
         - mu_q, logvar_q: :math:`(*, L)`.
-        - mu_p, logvar_p: broadcastable with :math:`(*, L)`, e.g. ``(L,)`` for one shared prior.
+        - mu_p, logvar_p: broadcastable with :math:`(*, L)`, e.g. ``(L,)``, ``(1,)`` or ``()``
+          for one shared prior.
         - Output: the broadcast batch shape if ``reduction="none"``, else scalar.
 
     Returns:
@@ -334,6 +370,10 @@ def kl_normal_normal(
         >>> # KL(N(0,4) || N(0,1))
         >>> round(float(losses.kl_normal_normal(zero, log4, zero, zero)), 4)
         0.8069
+        >>> # one prior N(0, 4) for a batch (B, L) = (3, 2): shape (), (1,) or (L,)
+        >>> q = torch.zeros(3, 2)
+        >>> losses.kl_normal_normal(q, q, torch.tensor(0.0), log4[0], reduction="none")
+        tensor([0.6363, 0.6363, 0.6363])
 
     Introduced in the chapter "KL divergence".
     """
@@ -341,11 +381,11 @@ def kl_normal_normal(
     if is_validation_enabled():
         check_tensor("mu_q", mu_q, min_dim=1)
         check_tensor("logvar_q", logvar_q, min_dim=1)
-        check_tensor("mu_p", mu_p, min_dim=1)
-        check_tensor("logvar_p", logvar_p, min_dim=1)
+        check_tensor("mu_p", mu_p)
+        check_tensor("logvar_p", logvar_p)
         check_same_shape("logvar_q", logvar_q, "mu_q", mu_q)
         check_same_shape("logvar_p", logvar_p, "mu_p", mu_p)
-        check_broadcast("mu_p", mu_p, "mu_q", mu_q)
+        check_broadcast("mu_p", mu_p, "mu_q", mu_q, event_size_one=True)
     # KL = 1/2 \sum_j [\log\sigma_p^2 - \log\sigma_q^2
     #                  + \sigma_q^2 / \sigma_p^2 + ((\mu_q - \mu_p) / \sigma_p)^2 - 1],
     # with \sigma_q^2 / \sigma_p^2 = exp(logvar_q - logvar_p) and the mean difference
@@ -361,6 +401,39 @@ def kl_normal_normal(
     return reduce(kl, reduction, "mu_q")
 
 
+def _check_elbo_shapes(x: torch.Tensor, logits: torch.Tensor, mu: torch.Tensor) -> None:
+    """The shapes of :func:`elbo`'s arguments, each error blaming the one that disagrees."""
+    batch = mu.shape[:-1]
+    # logits, (B, D) or (K, B, D), and mu agree on the batch and x alone differs: blame x
+    agree = logits.shape[:-1] == batch or logits.shape[1:-1] == batch
+    if agree and x.shape[:-1] != batch:
+        raise ValueError(
+            f"x must have the batch shape {shape_str(batch)} of mu {shape_str(mu.shape)} and "
+            f"logits {shape_str(logits.shape)}, plus the data dim; got {shape_str(x.shape)}"
+        )
+    if logits.shape != x.shape and logits.shape[1:] != x.shape:
+        hint = ""
+        if logits.dim() == x.dim() + 1 and logits.shape[0] == x.shape[0]:
+            hint = (
+                "; samples go along dim 0, (K, B, D): if yours are (B, K, D), pass "
+                "logits.transpose(0, 1)"
+            )
+        raise ValueError(
+            f"logits must have the shape of x {shape_str(x.shape)} or (K, *x.shape); "
+            f"got {shape_str(logits.shape)}{hint}"
+        )
+
+
+def _order_hint(logits: torch.Tensor) -> str:
+    """A hint for targets outside [0, 1] when the logits would pass as targets: swapped?"""
+    if read_values(lambda: bool(((logits >= 0) & (logits <= 1)).all())):
+        return (
+            "; logits lie in [0, 1]: were x and logits swapped? The order is "
+            "elbo(x, logits, mu, logvar)"
+        )
+    return ""
+
+
 def elbo(
     x: torch.Tensor,
     logits: torch.Tensor,
@@ -371,6 +444,13 @@ def elbo(
     reduction: str = "mean",
 ) -> torch.Tensor:
     r"""The evidence lower bound of a Bernoulli-decoder VAE with a standard normal prior.
+
+    The order is ``(x, logits, mu, logvar)``: data first (pytorch/examples'
+    ``loss_function(recon_x, x, mu, logvar)`` puts the reconstruction first). ``logits`` are
+    pre-sigmoid, not probabilities; ``logvar`` is :math:`\log\sigma^2`, not :math:`\sigma` nor
+    :math:`\sigma^2`; samples go first, ``(K, B, D)`` (``(B, K, D)`` cannot be told apart when
+    K == B). The value is nats per example, the mean over the batch, to be maximized (the
+    pytorch/examples loss is its negative summed over the batch: ``reduction="sum"``).
 
     .. math::
         \mathcal{L}(x) = \frac1K \sum_{k=1}^K \log p_\theta(x \mid z^{(k)})
@@ -431,18 +511,15 @@ def elbo(
         check_tensor("logvar", logvar, min_dim=1)
         check_same_shape("logvar", logvar, "mu", mu)
         check_real("beta", beta, minimum=0.0)
-        if logits.shape != x.shape and logits.shape[1:] != x.shape:
-            raise ValueError(
-                f"logits must have the shape of x {shape_str(x.shape)} or (K, *x.shape); "
-                f"got {shape_str(logits.shape)}"
-            )
+        _check_elbo_shapes(x, logits, mu)
         if mu.shape[:-1] != x.shape[:-1]:
             raise ValueError(
                 f"mu must have the batch shape of x {shape_str(x.shape[:-1])} plus a latent dim; "
                 f"got {shape_str(mu.shape)}"
             )
+        _check_targets(x, lambda: _order_hint(logits))
     # (1/K) \sum_k \log p(x | z^{(k)}): one sample per example when logits has the shape of x
-    log_px_z = log_bernoulli(x, logits)
+    log_px_z = _log_bernoulli(x, logits)
     if log_px_z.dim() > x.dim() - 1:
         log_px_z = log_px_z.mean(0)
     # L = E_q[\log p(x|z)] - \beta KL(q(z|x) || N(0, I))          (KW14, eq. 10)
@@ -490,6 +567,9 @@ def _check_log_weights(log_weights: torch.Tensor) -> None:
 def elbo_mc(log_weights: torch.Tensor, *, reduction: str = "mean") -> torch.Tensor:
     r"""Monte Carlo ELBO from log importance weights: the mean of :math:`\log w` over samples.
 
+    Samples go along dim 0, ``(K, B)``, as in :func:`iwae_bound`. A log weight of ``-inf`` is
+    refused: the mean would be ``-inf``.
+
     .. math::
         \hat{\mathcal{L}} = \frac1K \sum_{k=1}^K \log w_k, \qquad
         \log w_k = \log p_\theta(x, z^{(k)}) - \log q_\phi(z^{(k)} \mid x),\quad
@@ -535,6 +615,10 @@ def elbo_mc(log_weights: torch.Tensor, *, reduction: str = "mean") -> torch.Tens
 def iwae_bound(log_weights: torch.Tensor, *, reduction: str = "mean") -> torch.Tensor:
     r"""The importance-weighted bound :math:`\mathcal{L}_K` from ``K`` log importance weights.
 
+    Samples go along dim 0, ``(K, B)``: ``(B, K)`` weights (samples last) must be transposed,
+    and cannot be detected when K == B. A log weight of ``-inf`` is a zero weight and is
+    accepted.
+
     .. math::
         \mathcal{L}_K = \log \frac1K \sum_{k=1}^K w_k
         = \operatorname{logsumexp}_k(\log w_k) - \log K
@@ -557,8 +641,8 @@ def iwae_bound(log_weights: torch.Tensor, *, reduction: str = "mean") -> torch.T
 
     Raises:
         TypeError: If ``log_weights`` is not a floating-point tensor.
-        ValueError: If it has no sample dim, no samples (``K = 0``) or non-finite values,
-            ``reduction`` is unknown, or ``reduction="mean"`` meets an empty batch.
+        ValueError: If it has no sample dim, no samples (``K = 0``), ``nan`` or ``+inf``
+            values, ``reduction`` is unknown, or ``reduction="mean"`` meets an empty batch.
 
     References:
         Burda, Grosse & Salakhutdinov (2016), eq. 8 (the bound) and theorem 1 (monotone in K).
@@ -572,12 +656,16 @@ def iwae_bound(log_weights: torch.Tensor, *, reduction: str = "mean") -> torch.T
         tensor(-1.5662)
         >>> losses.iwae_bound(log_weights[:1])  # K = 1: the ELBO estimate itself
         tensor(-1.)
+        >>> # a zero weight, log w = -inf: log((e^-1 + 0) / 2)
+        >>> losses.iwae_bound(torch.tensor([[-1.0], [-float("inf")]]))
+        tensor(-1.6931)
 
     Introduced in the chapter "Importance sampling".
     """
     check_reduction(reduction)
     if is_validation_enabled():
-        _check_log_weights(log_weights)
+        # -inf is a zero weight, which logsumexp handles (estimators.log_mean_exp accepts it too)
+        check_tensor("log_weights", log_weights, min_dim=1, allow_neg_inf=True)
     # K = 0 has no log K: refused even with validation off, the test is free
     check_samples("log_weights", log_weights)
     # L_K = \log (1/K) \sum_k w_k = logsumexp_k \log w_k - \log K
