@@ -7,7 +7,7 @@ Modules, one concept each: :mod:`~vae_tutorial.losses` (the homework API),
 (explorers that compute in the page, drawn by Jupyter or the book) is not imported here.
 """
 
-from vae_tutorial import data, estimators, inference, joint, losses, models, sampling, training
+from vae_tutorial import data, estimators, joint, losses, models, quadrature, sampling, training
 
-__all__ = ["data", "estimators", "inference", "joint", "losses", "models", "sampling", "training"]
+__all__ = ["data", "estimators", "joint", "losses", "models", "quadrature", "sampling", "training"]
 __version__ = "0.1.0"

@@ -26,7 +26,7 @@ from typing import Any
 
 import torch
 
-from vae_tutorial import inference
+from vae_tutorial import quadrature as inference
 from vae_tutorial._checks import check_real
 from vae_tutorial.explorers.spec import (
     CONFIG,
