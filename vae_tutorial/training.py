@@ -289,7 +289,7 @@ def train(
 
     - ``checkpoint_path`` is checked before the first step: its directory is created if needed and
       a file is written there and removed; a directory, or a place that cannot be written, raises.
-    - A save that fails (a full disk) raises :class:`CheckpointError` naming the file, leaves no
+    - A save that fails (a full disk) raises :class:`~vae_tutorial.checkpoints.CheckpointError` naming the file, leaves no
       temporary file and the previous checkpoint intact, restores the best model and carries the
       History (``err.history``); so does :class:`TrainingDivergedError`.
     - ``KeyboardInterrupt`` (Ctrl-C, a notebook's stop button) ends training without an error:
@@ -320,7 +320,7 @@ def train(
         seed: Seed of initialization-independent randomness: permutations, noise, binarization;
             an int in [0, 2**32 - 1].
         checkpoint_path: File to save the run to after every epoch (``torch.save`` of a dict;
-            read it with :func:`load_checkpoint`).
+            read it with :func:`~vae_tutorial.checkpoints.load_checkpoint`).
         resume_from: A checkpoint written by :func:`train` to continue: the model, Adam, the
             History and the random states are restored and training goes on from the epoch
             after the saved one, so an interrupted and resumed run equals an uninterrupted one.

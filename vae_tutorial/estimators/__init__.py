@@ -1,12 +1,12 @@
 r"""Monte Carlo estimators: the evidence from three proposals, the KL, on one chunked core.
 
-* :mod:`~vae_tutorial.estimators.weights`, the core: :class:`MonteCarloEstimate` (the one result
+* ``vae_tutorial.estimators.weights``, the core: :class:`MonteCarloEstimate` (the one result
   type), :func:`stream_log_weights` (the chunked sampler every evidence estimator runs on),
   :func:`log_mean_exp`, :func:`effective_sample_size`, :func:`log_standard_error`.
-* :mod:`~vae_tutorial.estimators.evidence`: :func:`naive_monte_carlo` (from the prior),
+* ``vae_tutorial.estimators.evidence``: :func:`naive_monte_carlo` (from the prior),
   :func:`importance_sampling` (from any diagonal Gaussian), :func:`log_likelihood` (from a VAE's
   encoder); :func:`log_joint` of any model.
-* :mod:`~vae_tutorial.estimators.kl`: :func:`kl_monte_carlo`, :func:`kl_normal_mc`.
+* ``vae_tutorial.estimators.kl``: :func:`kl_monte_carlo`, :func:`kl_normal_mc`.
 
 Everything is importable from here: ``from vae_tutorial import estimators``.
 

@@ -3,17 +3,17 @@ r"""Figures for the chapters, one module per topic; every name is importable fro
 Every function returns a ``matplotlib.figure.Figure`` and never calls ``plt.show()``; axes carry
 labels with units and a title that says what to see.
 
-* :mod:`~vae_tutorial.plotting.style`: the palette (:data:`OKABE_ITO`, colour-blind safe), the
+* ``vae_tutorial.plotting.style``: the palette (:data:`OKABE_ITO`, colour-blind safe), the
   digit colours and markers, the figure style and the :func:`styled` decorator.
-* :mod:`~vae_tutorial.plotting.latent_models`: shallow against deep, Bayes on a grid, the cost of
+* ``vae_tutorial.plotting.latent_models``: shallow against deep, Bayes on a grid, the cost of
   the evidence (chapter "Latent variable models and Bayes' rule").
-* :mod:`~vae_tutorial.plotting.divergences`: KL fits, Monte Carlo convergence, Jensen, curves
+* ``vae_tutorial.plotting.divergences``: KL fits, Monte Carlo convergence, Jensen, curves
   (chapters "KL divergence" and "Jensen's inequality and the ELBO").
-* :mod:`~vae_tutorial.plotting.bounds`: the bound against K, weight degeneracy (chapter
+* ``vae_tutorial.plotting.bounds``: the bound against K, weight degeneracy (chapter
   "Importance sampling").
-* :mod:`~vae_tutorial.plotting.reparameterization`: gradient variance, the change of variables
+* ``vae_tutorial.plotting.reparameterization``: gradient variance, the change of variables
   (chapters "Reparameterization" and "The joint-likelihood view").
-* :mod:`~vae_tutorial.plotting.digits`: images, reconstructions, history, latent space, manifold,
+* ``vae_tutorial.plotting.digits``: images, reconstructions, history, latent space, manifold,
   rate and distortion (chapter "A VAE on real digits").
 
 Introduced across the chapters; the image figures in "A VAE on real digits".

@@ -124,7 +124,7 @@ def plot_evidence_cost(
     r"""Why the evidence integral is infeasible: error at a fixed budget, and the cost of a grid.
 
     Args:
-        rows: Output of :func:`vae_tutorial.inference.evidence_cost_study`.
+        rows: Output of :func:`vae_tutorial.quadrature.evidence_cost_study`.
         per_dim: Resolution of the grid whose cost the right panel extrapolates.
         evals_per_second: If given, a second axis on the right panel in years of compute.
     """
