@@ -289,9 +289,10 @@ def train(
 
     - ``checkpoint_path`` is checked before the first step: its directory is created if needed and
       a file is written there and removed; a directory, or a place that cannot be written, raises.
-    - A save that fails (a full disk) raises :class:`~vae_tutorial.checkpoints.CheckpointError` naming the file, leaves no
-      temporary file and the previous checkpoint intact, restores the best model and carries the
-      History (``err.history``); so does :class:`TrainingDivergedError`.
+    - A save that fails (a full disk) raises
+      :class:`~vae_tutorial.checkpoints.CheckpointError` naming the file, leaves no temporary
+      file and the previous checkpoint intact, restores the best model and carries the History
+      (``err.history``); so does :class:`TrainingDivergedError`.
     - ``KeyboardInterrupt`` (Ctrl-C, a notebook's stop button) ends training without an error:
       the model is restored to its best state and the History of the finished epochs is returned
       with ``interrupted=True``; ``train(..., resume_from=checkpoint_path)`` with the same
