@@ -98,7 +98,3 @@ def __getattr__(name: str) -> object:
     if new.startswith("LinearGaussian."):
         return _method(new.split(".", 1)[1])
     return getattr(importlib.import_module(module), new)
-
-
-def __dir__() -> list[str]:
-    return __all__

@@ -166,19 +166,7 @@ def evaluate(
     Examples:
         >>> import torch
         >>> from vae_tutorial import training
-        >>> from vae_tutorial.checkpoints import (
-    FORMAT,
-    CheckpointError,
-    CheckpointSaver,
-    checked_path,
-    history_dict,
-    load_checkpoint,
-    load_resumable,
-    rng_state,
-    same_file,
-    set_rng_state,
-)
-from vae_tutorial.models import VAE
+        >>> from vae_tutorial.models import VAE
         >>> _ = training.seed_everything(0)
         >>> model = VAE(data_dim=64, hidden_dim=16, latent_dim=2)
         >>> x = torch.rand(16, 64).round()                   # (N, D) binary images
@@ -351,19 +339,7 @@ def train(
     Examples:
         >>> import torch
         >>> from vae_tutorial import training
-        >>> from vae_tutorial.checkpoints import (
-    FORMAT,
-    CheckpointError,
-    CheckpointSaver,
-    checked_path,
-    history_dict,
-    load_checkpoint,
-    load_resumable,
-    rng_state,
-    same_file,
-    set_rng_state,
-)
-from vae_tutorial.models import VAE
+        >>> from vae_tutorial.models import VAE
         >>> _ = training.seed_everything(0)
         >>> model = VAE(data_dim=64, hidden_dim=16, latent_dim=2)
         >>> from vae_tutorial import data
