@@ -40,9 +40,10 @@ FORMAT = "vae_tutorial.training checkpoint 1"
 class CheckpointError(OSError):
     """A checkpoint could not be written (or read back); the message names the file.
 
-    Raised by :func:`train` before the first step when ``checkpoint_path`` cannot be written,
-    and after an epoch when saving fails (a full disk, say): the model is then restored to its
-    best state, no temporary file is left, and the History is attached.
+    Raised by :func:`~vae_tutorial.training.train` before the first step when
+    ``checkpoint_path`` cannot be written, and after an epoch when saving fails (a full disk,
+    say): the model is then restored to its best state, no temporary file is left, and the
+    History is attached.
 
     Attributes:
         history: The :class:`~vae_tutorial.training.History` of the epochs that finished
@@ -53,7 +54,8 @@ class CheckpointError(OSError):
 
 
 def load_checkpoint(path: str | os.PathLike[str]) -> dict:
-    """Read a checkpoint written by :func:`train` onto the CPU (``weights_only``, no code runs).
+    """Read a checkpoint written by :func:`~vae_tutorial.training.train` onto the CPU
+    (``weights_only``, no code runs).
 
     Args:
         path: The file (``checkpoint_path`` of a run).
@@ -135,7 +137,8 @@ def same_file(a: str | os.PathLike[str], b: Path) -> bool:
 
 
 def load_resumable(name: str, path: str | os.PathLike[str], config: dict, epochs: int) -> dict:
-    """A checkpoint that can resume this run: written by :func:`train` with the same arguments."""
+    """A checkpoint that can resume this run: written by
+    :func:`~vae_tutorial.training.train` with the same arguments."""
     if not isinstance(path, (str, os.PathLike)) or isinstance(path, bytes):
         raise TypeError(f"{name} must be a str or os.PathLike; got {type(path).__name__}")
     ckpt = load_checkpoint(path)

@@ -371,7 +371,8 @@ def fit_gaussian_1d(
     * ``direction="forward"`` minimizes :math:`\mathrm{KL}(p \,\|\, q)`; the optimum matches the
       mean and variance of :math:`p` (moment matching, computed on the grid): it covers every mode.
     * ``direction="reverse"`` minimizes :math:`\mathrm{KL}(q \,\|\, p)`, the direction variational
-      inference uses, by Adam on :func:`kl_quadrature_1d` from ``init``: it seeks one mode.
+      inference uses, by Adam on :func:`~vae_tutorial.quadrature.kl_quadrature_1d` from
+      ``init``: it seeks one mode.
 
     Args:
         log_p: :math:`\log p` on the grid (normalized).

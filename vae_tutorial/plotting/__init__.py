@@ -3,8 +3,9 @@ r"""Figures for the chapters, one module per topic; every name is importable fro
 Every function returns a ``matplotlib.figure.Figure`` and never calls ``plt.show()``; axes carry
 labels with units and a title that says what to see.
 
-* ``vae_tutorial.plotting.style``: the palette (:data:`OKABE_ITO`, colour-blind safe), the
-  digit colours and markers, the figure style and the :func:`styled` decorator.
+* ``vae_tutorial.plotting.style``: the palette
+  (:data:`~vae_tutorial.plotting.style.OKABE_ITO`, colour-blind safe), the digit colours and
+  markers, the figure style and the :func:`~vae_tutorial.plotting.style.styled` decorator.
 * ``vae_tutorial.plotting.latent_models``: shallow against deep, Bayes on a grid, the cost of
   the evidence (chapter "Latent variable models and Bayes' rule").
 * ``vae_tutorial.plotting.divergences``: KL fits, Monte Carlo convergence, Jensen, curves

@@ -53,7 +53,8 @@ def image_grid(
         title: Figure title.
         row_labels: Optional label for each row, shown at its left.
         cell_inches: Size of one image in inches, reduced where needed so that the figure is
-            at most :data:`MAX_WIDTH_IN` wide (with room for the row labels).
+            at most :data:`~vae_tutorial.plotting.style.MAX_WIDTH_IN` wide (with room for the
+            row labels).
 
     Returns:
         The figure.
@@ -129,8 +130,9 @@ def plot_latent_scatter(
     title: str = "Posterior means of test digits in a 2-D latent space, coloured by digit",
 ) -> Figure:
     """Scatter of 2-D latent codes ``(N, 2)`` by integer label ``(N,)`` (0-9): each digit has
-    its own colour and marker shape (:data:`DIGIT_COLOURS`, :data:`DIGIT_MARKERS`), and its
-    label is written at the class's median code, so classes can be told apart without colour."""
+    its own colour and marker shape (:data:`~vae_tutorial.plotting.style.DIGIT_COLOURS`,
+    :data:`~vae_tutorial.plotting.style.DIGIT_MARKERS`), and its label is written at the class's
+    median code, so classes can be told apart without colour."""
     import matplotlib.patheffects as pe
 
     z = z.detach().cpu().numpy()
