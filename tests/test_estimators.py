@@ -32,7 +32,7 @@ def vae() -> tuple[VAE, torch.Tensor]:
     return model, x
 
 
-def _within_4_se(est: estimators.EvidenceEstimate, exact: torch.Tensor) -> None:
+def _within_4_se(est: estimators.MonteCarloEstimate, exact: torch.Tensor) -> None:
     p_hat, se, p = est.evidence, est.log_standard_error.exp(), exact.exp()
     z = ((p_hat - p) / se).abs()
     assert bool((z < 4).all()), (
@@ -332,7 +332,7 @@ def test_standard_error_at_small_k(k):
     assert abs(float(se2.mean()) - exact) < 4 * float(err), (
         f"n={m}: mean se^2 {float(se2.mean())}, standard error {float(err)}, exact {exact}"
     )
-    # an EvidenceEstimate carries it from K = 2 on, nan at K = 1
+    # an evidence estimate carries it from K = 2 on, nan at K = 1
     lg_model = LinearGaussian.random(data_dim=3, latent_dim=2, noise_std=0.7, seed=0)
     x = torch.zeros(4, 3, dtype=F64)
     eps = torch.randn(k, 4, 2, generator=torch.Generator().manual_seed(17), dtype=F64)

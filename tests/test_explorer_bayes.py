@@ -3,7 +3,7 @@ r"""Chapter 1's explorer (:func:`vae_tutorial.explorers.bayes_grid_explorer`) in
 Chromium, every other host blocked, laptop and phone: each of the three sliders (x, the noise,
 the weight) is moved to at least three values with the keyboard and the mouse; after each move
 the page's grid evidence, grid posterior, exact evidence and exact posterior mean and standard
-deviation equal the package's (``inference.grid_posterior``, ``inference.grid_log_evidence``,
+deviation equal the package's (``quadrature.grid_posterior``, ``quadrature.grid_log_evidence``,
 ``LinearGaussian``) to 1e-9 relative and the printed text shows them; each control answers
 within 100 ms (``tests/explorer_harness.py``).
 """
@@ -63,10 +63,10 @@ BAYES_STATE_JS = """(el) => {
 
 
 def _check_bayes(state: dict) -> float:
-    """The Bayes explorer against the package: the grid evidence (inference.grid_log_evidence,
-    the same midpoint grid), the grid posterior (inference.grid_posterior), the exact evidence
+    """The Bayes explorer against the package: the grid evidence (quadrature.grid_log_evidence,
+    the same midpoint grid), the grid posterior (quadrature.grid_posterior), the exact evidence
     and posterior (LinearGaussian); returns the largest relative gap."""
-    from vae_tutorial import inference
+    from vae_tutorial import quadrature
     from vae_tutorial.models import LinearGaussian
 
     v = {n: float(state["sliders"][label]) for n, label in BAYES_CONTROLS.items()}
@@ -77,9 +77,9 @@ def _check_bayes(state: dict) -> float:
     grid = torch.tensor(state["grid"], dtype=torch.float64)  # (N, 5)
     n = grid.shape[0]
     assert n == 241, n
-    points, volume = inference.make_grid(1, n, lim=6.0)
+    points, volume = quadrature.make_grid(1, n, lim=6.0)
     assert torch.allclose(grid[:, :1], points, rtol=0, atol=1e-12)
-    density, log_ev = inference.grid_posterior(model, x, points, volume)
+    density, log_ev = quadrature.grid_posterior(model, x, points, volume)
     gaps = []
 
     def rel(page: float, pkg: float) -> float:
@@ -87,7 +87,7 @@ def _check_bayes(state: dict) -> float:
         assert gaps[-1] <= REL, (v, page, pkg)
         return pkg
 
-    ev_grid = rel(state["summary"]["log_ev_grid"], float(inference.grid_log_evidence(
+    ev_grid = rel(state["summary"]["log_ev_grid"], float(quadrature.grid_log_evidence(
         model, x, n_per_dim=n, lim=6.0)))
     rel(float(log_ev), ev_grid)
     post = (grid[:, 3] - density[0]).abs() / density[0].abs().clamp(min=1.0)

@@ -9,7 +9,7 @@ r"""Chapter 3's explorer (:func:`vae_tutorial.explorers.elbo_explorer`): in Pyth
   three values with the keyboard (ArrowRight, End, Home) and the mouse (a click on the track);
   after each move the page's log p(x), ELBO, KL(q || p(z|x)), ELBO + KL and posterior mean and
   standard deviation equal the package's (``LinearGaussian.log_evidence`` and ``posterior``,
-  ``inference.linear_gaussian_elbo``, ``inference.kl_to_posterior``) to 1e-9 relative, the
+  ``LinearGaussian.elbo``, ``LinearGaussian.kl_to_posterior``) to 1e-9 relative, the
   printed text shows them to four decimals, both densities on the page's grid equal
   ``losses.log_normal_diag`` (1e-9), and the drawn curves change. Each control answers within
   100 ms (the median of three moves); on the phone each slider track is at least 150 px wide; no
@@ -34,7 +34,7 @@ from explorer_harness import (  # noqa: F401 (fixtures)
     response_times,
 )
 
-from vae_tutorial import explorers, inference, losses
+from vae_tutorial import explorers, losses
 from vae_tutorial.explorers.spec import WIDTH
 from vae_tutorial.models import LinearGaussian
 
@@ -61,8 +61,8 @@ def _package(model: LinearGaussian, x: list[float], mu: float, s: float) -> dict
     lv_t = torch.tensor([[2 * math.log(s)]], dtype=torch.float64)
     with torch.no_grad():
         mean, cov = model.posterior(xt)
-        elbo = float(inference.linear_gaussian_elbo(model, xt, mu_t, lv_t))
-        kl = float(inference.kl_to_posterior(model, xt, mu_t, lv_t))
+        elbo = float(model.elbo(xt, mu_t, lv_t))
+        kl = float(model.kl_to_posterior(xt, mu_t, lv_t))
         return {"log_ev": float(model.log_evidence(xt)), "elbo": elbo, "kl": kl,
                 "total": elbo + kl, "post_mean": float(mean), "post_sd": float(cov.sqrt()),
                 "post_logvar": float(cov.log())}

@@ -12,7 +12,7 @@ r"""Chapter 4's explorer (:func:`vae_tutorial.explorers.importance_sampling_expl
   ``estimators.importance_sampling(model, x, mu, logvar, K, eps=eps[:K])`` on the same draws,
   the curve equals ``losses.iwae_bound(log_w[:K'])`` for every K' (all to 1e-6 relative), the
   exact evidence and the closed-form ELBO equal ``LinearGaussian.log_evidence`` and
-  ``inference.linear_gaussian_elbo`` (1e-9), and the printed text shows them. Each control
+  ``LinearGaussian.elbo`` (1e-9), and the printed text shows them. Each control
   answers within 100 ms (median of three moves); no page is wider than the screen or heavier
   than 6.6 MB (``tests/explorer_harness.py``).
 """
@@ -36,7 +36,7 @@ from explorer_harness import (  # noqa: F401 (fixtures)
     response_times,
 )
 
-from vae_tutorial import estimators, explorers, inference, losses
+from vae_tutorial import estimators, explorers, losses
 from vae_tutorial.explorers.importance import MAX_DOTS
 from vae_tutorial.explorers.spec import WIDTH
 from vae_tutorial.models import LinearGaussian
@@ -216,8 +216,8 @@ def _check_importance(state: dict, model: LinearGaussian, x: torch.Tensor,
     gaps.append((dots[:, 4] - w_norm).abs().max().item())
     assert gaps[-1] <= REL_MC, ("normalized weights", v, gaps[-1])
     exact = rel(state["signals"]["log_ev_exact"], float(model.log_evidence(x)), REL, "exact")
-    elbo = rel(state["signals"]["elbo"], float(inference.linear_gaussian_elbo(
-        model, x, mu, logvar)), REL, "elbo")
+    elbo = rel(state["signals"]["elbo"], float(model.elbo(
+        x, mu, logvar)), REL, "elbo")
     texts = [" ".join(t.replace("\u2212", "-").split()) for t in state["lines"]]
     want = [f"log p̂(x) = {log_p_hat:.4f} nats with K = {k}",
             f"exact log p(x) = {exact:.4f} nats", f"ELBO of q = {elbo:.4f} nats",

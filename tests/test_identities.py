@@ -20,7 +20,7 @@ import math
 import pytest
 import torch
 
-from vae_tutorial import inference, joint, losses
+from vae_tutorial import joint, losses
 from vae_tutorial.models import VAE, LinearGaussian
 
 
@@ -87,8 +87,8 @@ def test_bias_of_the_log_estimate_is_minus_chi_square_over_2k():
 def test_approximation_gap_of_the_best_diagonal_q_is_the_closed_form(seed):
     model = LinearGaussian.random(4, 3, 0.7, seed=seed).double().requires_grad_(False)
     x, _ = model.sample(5, generator=torch.Generator().manual_seed(seed))
-    mu, logvar = inference.optimal_diagonal_q(model, x)
-    gap = model.log_evidence(x) - inference.linear_gaussian_elbo(model, x, mu, logvar)
+    mu, logvar = model.optimal_diagonal_q(x)
+    gap = model.log_evidence(x) - model.elbo(x, mu, logvar)
     # Lambda = Sigma^{-1}, the posterior precision, from the posterior covariance
     _, cov = model.posterior(x)
     cov = cov if cov.dim() == 2 else cov[0]
@@ -98,8 +98,7 @@ def test_approximation_gap_of_the_best_diagonal_q_is_the_closed_form(seed):
     assert closed > 1e-3  # a correlated posterior: the gap is not trivially zero
     # and it is the smallest gap among diagonal Gaussians: a nudge of either parameter loses
     for d_mu, d_lv in ((0.05, 0.0), (0.0, 0.05), (0.0, -0.05)):
-        worse = model.log_evidence(x) - inference.linear_gaussian_elbo(
-            model, x, mu + d_mu, logvar + d_lv)
+        worse = model.log_evidence(x) - model.elbo(x, mu + d_mu, logvar + d_lv)
         assert (worse > gap).all()
 
 

@@ -6,7 +6,7 @@ Every figure function is drawn once on small made-up inputs: each figure is at m
 phone's width labels stay at least 8 CSS px high). Then, per chapter: the mixture's components
 differ in marker (ch. 1), curves in line style or marker (ch. 3-5), the change-of-variables panels
 are stacked with equal masses (ch. 6), the digit scatter shows ten classes by marker shape and
-direct label with no colour that vanishes on white (ch. 7). Last, :func:`plotting._styled` leaves
+direct label with no colour that vanishes on white (ch. 7). Last, :func:`plotting.styled` leaves
 ``interactive`` alone: restoring every rc setting after the first figure switched Jupyter's
 inline backend off for all later figures of a notebook.
 """
@@ -221,7 +221,7 @@ def test_latent_scatter_pairs_differ_in_lightness_or_shape(pair):
 def test_styled_keeps_what_the_figure_changed_and_restores_its_style():
     before, size = matplotlib.is_interactive(), plt.rcParams["font.size"]
 
-    @plotting._styled
+    @plotting.styled
     def loads_a_backend() -> None:          # as Jupyter's inline backend does on first use
         assert plt.rcParams["font.size"] == plotting.STYLE["font.size"]
         matplotlib.interactive(not before)

@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch.distributions import Normal
 
-from vae_tutorial import data, losses, training
+from vae_tutorial import checkpoints, data, losses, training
 from vae_tutorial.models import VAE
 
 
@@ -220,7 +220,7 @@ def test_divergence_restores_best_state_and_keeps_the_checkpoint(
     calls = {"n": 0}
     saved: list[dict] = []
     at_divergence: dict = {}
-    original_objective, original_save = training._objective, training._save_atomic
+    original_objective, original_save = training._objective, checkpoints.save_atomic
 
     def objective(model, *args, **kwargs):
         calls["n"] += 1
@@ -235,7 +235,7 @@ def test_divergence_restores_best_state_and_keeps_the_checkpoint(
         original_save(state, path)
 
     monkeypatch.setattr(training, "_objective", objective)
-    monkeypatch.setattr(training, "_save_atomic", save)
+    monkeypatch.setattr(checkpoints, "save_atomic", save)
     model = _digits_vae()
     path = tmp_path / "best.pt"
     with pytest.raises(training.TrainingDivergedError, match=r"non-finite elbo .* epoch 3"):

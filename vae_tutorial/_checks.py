@@ -277,3 +277,21 @@ def reduce(values: torch.Tensor, reduction: str, name: str = "the input") -> tor
             )
         return values.mean()
     return values.sum()
+
+
+def check_last_dim(
+    name: str, value: torch.Tensor, size: int, what: str, dtype: torch.dtype | None = None
+) -> None:
+    """Check (under validation) that ``value`` is a float tensor whose last dim is ``size``
+    (called ``what``), and of ``dtype`` where one is given."""
+    if is_validation_enabled():
+        check_tensor(name, value, min_dim=1)
+        if value.shape[-1] != size:
+            raise ValueError(
+                f"{name} must have last dim {what}={size}; got shape {shape_str(value.shape)}"
+            )
+        if dtype is not None and value.dtype != dtype:
+            raise TypeError(
+                f"{name} must have the model's dtype {dtype}; got {value.dtype} "
+                f"(convert with {name}.to({dtype}) or the model with model.to({value.dtype}))"
+            )

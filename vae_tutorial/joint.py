@@ -26,7 +26,11 @@ References:
       is not named in the text).
     - Kingma & Welling (2014), section 2.4.
 
-Introduced in the chapter "The joint-likelihood view".
+The entropy of a diagonal Gaussian, :func:`entropy_normal_diag`, is here too: under the same
+change of variables it is :math:`H(q(z)) = H(q(\varepsilon)) + \sum_j \log\sigma_j`.
+
+Introduced in the chapter "The joint-likelihood view" (:func:`entropy_normal_diag` in "KL
+divergence").
 """
 
 from __future__ import annotations
@@ -35,11 +39,17 @@ import math
 
 import torch
 
-from vae_tutorial._checks import check_same_shape, check_tensor, is_validation_enabled
-from vae_tutorial.estimators import _log_joint
+from vae_tutorial._checks import (
+    check_reduction,
+    check_same_shape,
+    check_tensor,
+    is_validation_enabled,
+    reduce,
+)
+from vae_tutorial.estimators import log_joint
 from vae_tutorial.sampling import reparameterize
 
-__all__ = ["log_det_jacobian", "log_joint_eps", "standard_normal_entropy"]
+__all__ = ["entropy_normal_diag", "log_det_jacobian", "log_joint_eps", "standard_normal_entropy"]
 
 _LOG_2PI = math.log(2.0 * math.pi)
 
@@ -102,6 +112,51 @@ def standard_normal_entropy(dim: int) -> float:
         raise ValueError(f"dim must be an int >= 1; got {dim!r}")
     # H(N(0, I_L)) = (L/2)(1 + \log 2\pi)
     return 0.5 * dim * (1.0 + _LOG_2PI)
+
+
+def entropy_normal_diag(logvar: torch.Tensor, *, reduction: str = "none") -> torch.Tensor:
+    r"""Differential entropy of a diagonal Gaussian.
+
+    .. math::
+        H\big(\mathcal{N}(\mu, \operatorname{diag}\sigma^2)\big)
+        = -\mathbb{E}[\log q(z)] = \tfrac12 \sum_{j=1}^L \big(1 + \log 2\pi + \log\sigma_j^2\big)
+
+    It does not depend on the mean.
+
+    Args:
+        logvar: Log-variances :math:`\log\sigma^2`.
+        reduction: ``"none"`` (default), ``"mean"`` or ``"sum"`` over the batch dims.
+
+    Shape:
+        - logvar: :math:`(*, L)`.
+        - Output: :math:`(*)` if ``reduction="none"``, else scalar.
+
+    Returns:
+        The entropy in nats (may be negative for a narrow Gaussian).
+
+    Raises:
+        TypeError: If ``logvar`` is not a floating-point tensor.
+        ValueError: If it is not finite or ``reduction`` is unknown.
+
+    References:
+        Cover & Thomas (2006), theorem 8.4.1.
+
+    Examples:
+        >>> import torch
+        >>> from vae_tutorial import joint
+        >>> logvar = torch.zeros(1, 2)                     # (B, L): sigma = 1
+        >>> h = joint.entropy_normal_diag(logvar)
+        >>> bool(torch.isclose(h, torch.tensor(joint.standard_normal_entropy(2))))
+        True
+
+    Introduced in the chapter "KL divergence"; the chapter "The joint-likelihood view" splits it
+    as :math:`H(q(z)) = H(q(\varepsilon)) + \sum_j \log\sigma_j` (:func:`log_det_jacobian`).
+    """
+    check_reduction(reduction)
+    check_tensor("logvar", logvar, min_dim=1)
+    # H = 1/2 \sum_j (1 + \log 2\pi + \log\sigma_j^2)
+    h = 0.5 * (1.0 + _LOG_2PI + logvar).sum(-1)
+    return reduce(h, reduction)
 
 
 def log_joint_eps(
@@ -186,4 +241,4 @@ def log_joint_eps(
     # z = \mu + \sigma \odot \varepsilon
     z = reparameterize(mu.expand(eps.shape), logvar.expand(eps.shape), eps=eps)
     # \log p(x, \varepsilon) = \log p(x|z) + \log p(z) + \sum_i \log\sigma_i
-    return _log_joint(model, x, z) + log_det_jacobian(logvar)
+    return log_joint(model, x, z) + log_det_jacobian(logvar)

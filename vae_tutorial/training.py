@@ -2,17 +2,8 @@ r"""Training a VAE: seeded, in-memory batches, a tqdm progress bar, history and 
 that resume.
 
 A checkpoint (``train(..., checkpoint_path=path)``) is one file, written atomically after every
-epoch; :func:`load_checkpoint` reads it. It is a dict with keys
-
-- ``"model"``: the best model's ``state_dict`` (what ``VAE.load_state_dict`` takes),
-- ``"best_epoch"``, ``"best_score"``, ``"selected_on"``: which epoch that is, its score (nats
-  per example) and whether the score is the validation ELBO (``"validation"``) or the training
-  objective (``"train"``, without validation data),
-- ``"epoch"``, ``"last_model"``, ``"optimizer"``, ``"rng"``: the last finished epoch, the model
-  and the Adam state after it, and torch's random states then (training draws from torch's
-  generators only, never from NumPy's or Python's), so that ``train(..., resume_from=path)``
-  continues exactly where the run stopped,
-- ``"history"``: the :class:`History` so far, as a dict, and ``"config"``: the run's arguments.
+epoch, that :func:`~vae_tutorial.checkpoints.load_checkpoint` reads and ``resume_from`` continues:
+see :mod:`vae_tutorial.checkpoints`.
 
 Introduced in the chapter "A VAE on real digits".
 """
@@ -22,9 +13,8 @@ from __future__ import annotations
 import copy
 import math
 import os
-import tempfile
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
@@ -38,6 +28,18 @@ from vae_tutorial._checks import (
     check_tensor,
     shape_str,
     validation,
+)
+from vae_tutorial.checkpoints import (
+    FORMAT,
+    CheckpointError,
+    CheckpointSaver,
+    checked_path,
+    history_dict,
+    load_checkpoint,
+    load_resumable,
+    rng_state,
+    same_file,
+    set_rng_state,
 )
 from vae_tutorial.models import VAE
 
@@ -55,28 +57,11 @@ __all__ = [
 _OBJECTIVES = ("elbo", "iwae")
 
 
-_FORMAT = "vae_tutorial.training checkpoint 1"
-
-
 class TrainingDivergedError(RuntimeError):
     """Raised when the loss becomes non-finite; the model is restored to its best state first.
 
     Attributes:
         history: The :class:`History` of the epochs that finished.
-    """
-
-    history: History | None = None
-
-
-class CheckpointError(OSError):
-    """A checkpoint could not be written (or read back); the message names the file.
-
-    Raised by :func:`train` before the first step when ``checkpoint_path`` cannot be written,
-    and after an epoch when saving fails (a full disk, say): the model is then restored to its
-    best state, no temporary file is left, and the History is attached.
-
-    Attributes:
-        history: The :class:`History` of the epochs that finished (``None`` before training).
     """
 
     history: History | None = None
@@ -358,9 +343,10 @@ def train(
 
     - ``checkpoint_path`` is checked before the first step: its directory is created if needed and
       a file is written there and removed; a directory, or a place that cannot be written, raises.
-    - A save that fails (a full disk) raises :class:`CheckpointError` naming the file, leaves no
-      temporary file and the previous checkpoint intact, restores the best model and carries the
-      History (``err.history``); so does :class:`TrainingDivergedError`.
+    - A save that fails (a full disk) raises
+      :class:`~vae_tutorial.checkpoints.CheckpointError` naming the file, leaves no temporary
+      file and the previous checkpoint intact, restores the best model and carries the History
+      (``err.history``); so does :class:`TrainingDivergedError`.
     - ``KeyboardInterrupt`` (Ctrl-C, a notebook's stop button) ends training without an error:
       the model is restored to its best state and the History of the finished epochs is returned
       with ``interrupted=True``; ``train(..., resume_from=checkpoint_path)`` with the same
@@ -389,7 +375,7 @@ def train(
         seed: Seed of initialization-independent randomness: permutations, noise, binarization;
             an int in [0, 2**32 - 1].
         checkpoint_path: File to save the run to after every epoch (``torch.save`` of a dict;
-            read it with :func:`load_checkpoint`).
+            read it with :func:`~vae_tutorial.checkpoints.load_checkpoint`).
         resume_from: A checkpoint written by :func:`train` to continue: the model, Adam, the
             History and the random states are restored and training goes on from the epoch
             after the saved one, so an interrupted and resumed run equals an uninterrupted one.
@@ -470,7 +456,7 @@ def train(
                 raise ValueError(
                     f"{name} must lie in [0, 1]; got values in [{float(lo):.4g}, {float(hi):.4g}]"
                 )
-    checkpoint = _check_checkpoint_path("checkpoint_path", checkpoint_path)
+    checkpoint = checked_path("checkpoint_path", checkpoint_path)
     config = dict(
         batch_size=batch_size, lr=float(lr), beta=float(beta), objective=objective, k=k,
         dynamic_binarization=bool(dynamic_binarization), seed=int(seed),
@@ -479,7 +465,7 @@ def train(
     )
     resumed = None
     if resume_from is not None:
-        resumed = _load_resumable("resume_from", resume_from, config, epochs)
+        resumed = load_resumable("resume_from", resume_from, config, epochs)
     # data of another floating dtype (float64 from NumPy, say) are converted to the model's
     dtype = next(model.parameters()).dtype
     x_train = x_train.to(dtype)
@@ -516,11 +502,11 @@ def train(
             seconds=list(saved["seconds"]), checkpoint_path=checkpoint,
             resumed_from=Path(resume_from),
         )
-        _set_rng_state(resumed["rng"], g, g_device, device)
+        set_rng_state(resumed["rng"], g, g_device, device)
         first_epoch = int(resumed["epoch"]) + 1
     selected_on = "validation" if x_val is not None else "train"
-    saver = _Saver(checkpoint, own=resume_from is not None and checkpoint is not None
-                   and _same_file(resume_from, checkpoint), selected_on=selected_on)
+    saver = CheckpointSaver(checkpoint, own=resume_from is not None and checkpoint is not None
+                   and same_file(resume_from, checkpoint), selected_on=selected_on)
     n = x_train.shape[0]
     steps = math.ceil(n / batch_size)
     check_every = 1 if validate else _FINITE_CHECK_EVERY
@@ -595,7 +581,7 @@ def train(
                     best_state = copy.deepcopy(model.state_dict())
                 if checkpoint is not None:
                     state = {
-                        "format": _FORMAT,
+                        "format": FORMAT,
                         "model": best_state,
                         "best_epoch": history.best_epoch,
                         "best_score": best_score,
@@ -603,8 +589,8 @@ def train(
                         "epoch": epoch,
                         "last_model": model.state_dict(),
                         "optimizer": opt.state_dict(),
-                        "rng": _rng_state(g, g_device, device),
-                        "history": _history_dict(history),
+                        "rng": rng_state(g, g_device, device),
+                        "history": history_dict(history),
                         "config": config,
                     }
                     try:
@@ -622,145 +608,7 @@ def train(
     return history
 
 
-def load_checkpoint(path: str | os.PathLike[str]) -> dict:
-    """Read a checkpoint written by :func:`train` onto the CPU (``weights_only``, no code runs).
-
-    Args:
-        path: The file (``checkpoint_path`` of a run).
-
-    Returns:
-        The checkpoint dict (keys in the module docstring); ``ckpt["model"]`` is the best model's
-        ``state_dict``. A file holding only a ``state_dict`` (written by older versions) comes
-        back as ``{"model": state_dict}``.
-
-    Raises:
-        CheckpointError: If the file cannot be read or is not a checkpoint.
-
-    Examples:
-        >>> import tempfile, torch
-        >>> from pathlib import Path
-        >>> from vae_tutorial import training
-        >>> from vae_tutorial.models import VAE
-        >>> _ = training.seed_everything(0)
-        >>> model = VAE(data_dim=64, hidden_dim=16, latent_dim=2)
-        >>> path = Path(tempfile.mkdtemp()) / "run.pt"
-        >>> history = training.train(model, torch.rand(32, 64), epochs=2, batch_size=16,
-        ...                          checkpoint_path=path, progress=False)
-        >>> ckpt = training.load_checkpoint(path)
-        >>> ckpt["epoch"], ckpt["best_epoch"] == history.best_epoch
-        (2, True)
-        >>> fresh = VAE(data_dim=64, hidden_dim=16, latent_dim=2)
-        >>> fresh.load_state_dict(ckpt["model"])
-        <All keys matched successfully>
-    """
-    path = Path(path)
-    try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:  # OSError, RuntimeError, EOFError, pickle.UnpicklingError, ...
-        raise CheckpointError(f"cannot read the checkpoint {path}: {e}") from e
-    if isinstance(obj, dict) and obj.get("format") == _FORMAT:
-        return obj
-    if isinstance(obj, dict) and obj and all(isinstance(v, torch.Tensor) for v in obj.values()):
-        return {"model": obj}
-    raise CheckpointError(f"{path} is not a checkpoint written by vae_tutorial.training.train")
-
-
-def _check_checkpoint_path(name: str, value: object) -> Path | None:
-    """The checkpoint path as a ``Path`` after checking, before any training, that it can be
-    written: not a directory, its directory exists or can be created, and a file can be written
-    there (one is written and removed)."""
-    if value is None:
-        return None
-    if not isinstance(value, (str, os.PathLike)) or isinstance(value, bytes):
-        raise TypeError(f"{name} must be a str or os.PathLike; got {type(value).__name__}")
-    text = os.fspath(value)
-    if not text:
-        raise ValueError(f"{name} must name a file; got an empty string")
-    path = Path(text)
-    if path.is_dir() or text.endswith(("/", os.sep)):
-        raise ValueError(f"{name} must name a file, not a directory; got {text!r}")
-    if path.exists() and not path.is_file():
-        raise ValueError(f"{name} must name a regular file; got {text!r}, which exists")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, probe = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".probe")
-        try:
-            os.write(fd, b"0")
-        finally:
-            os.close(fd)
-            os.unlink(probe)
-    except OSError as e:
-        raise CheckpointError(
-            f"{name}: cannot write {text!r} (directory {str(path.parent)!r}): "
-            f"{type(e).__name__}: {e.strerror or e}"
-        ) from e
-    return path
-
-
-def _same_file(a: str | os.PathLike[str], b: Path) -> bool:
-    try:
-        return os.path.samefile(a, b)
-    except OSError:
-        return Path(a).resolve() == b.resolve()
-
-
-def _load_resumable(name: str, path: str | os.PathLike[str], config: dict, epochs: int) -> dict:
-    """A checkpoint that can resume this run: written by :func:`train` with the same arguments."""
-    if not isinstance(path, (str, os.PathLike)) or isinstance(path, bytes):
-        raise TypeError(f"{name} must be a str or os.PathLike; got {type(path).__name__}")
-    ckpt = load_checkpoint(path)
-    if "optimizer" not in ckpt:
-        raise ValueError(
-            f"{name}: {os.fspath(path)} holds only model weights (an older checkpoint), "
-            "not the optimizer and random state a resumed run needs"
-        )
-    differ = [
-        f"{key}={config[key]!r} (checkpoint: {ckpt['config'].get(key)!r})"
-        for key in config
-        if ckpt["config"].get(key) != config[key]
-    ]
-    if differ:
-        raise ValueError(
-            f"{name}: {os.fspath(path)} was written by a run with other arguments or data; "
-            f"got {', '.join(differ)}"
-        )
-    if ckpt["epoch"] > epochs:
-        raise ValueError(
-            f"epochs must be >= the {ckpt['epoch']} epochs {os.fspath(path)} already holds "
-            f"(epochs counts the whole run when resuming); got {epochs}"
-        )
-    return ckpt
-
-
-def _rng_state(g: torch.Generator, g_device: torch.Generator, device: torch.device) -> dict:
-    """torch's random states that training draws from (training uses neither NumPy nor random)."""
-    state = {"generator": g.get_state(), "torch": torch.get_rng_state()}
-    if g_device is not g:
-        state["generator_device"] = g_device.get_state()
-    if device.type == "cuda":
-        state["cuda"] = torch.cuda.get_rng_state(device)
-    return state
-
-
-def _set_rng_state(
-    state: dict, g: torch.Generator, g_device: torch.Generator, device: torch.device
-) -> None:
-    g.set_state(state["generator"])
-    torch.set_rng_state(state["torch"])
-    if g_device is not g and "generator_device" in state:
-        g_device.set_state(state["generator_device"])
-    if device.type == "cuda" and "cuda" in state:
-        torch.cuda.set_rng_state(state["cuda"], device)
-
-
-def _history_dict(history: History) -> dict:
-    out = asdict(history)
-    for key in ("checkpoint_path", "previous_checkpoint", "resumed_from"):
-        out[key] = None if out[key] is None else str(out[key])
-    return out
-
-
-def _diverged(history: History, saver: _Saver, what: str) -> TrainingDivergedError:
+def _diverged(history: History, saver: CheckpointSaver, what: str) -> TrainingDivergedError:
     """The error that says where training broke down and what is kept (the caller restores)."""
     restored = f"epoch {history.best_epoch}" if history.best_epoch else "its initial state"
     if history.checkpoint_path is None:
@@ -772,81 +620,3 @@ def _diverged(history: History, saver: _Saver, what: str) -> TrainingDivergedErr
     return TrainingDivergedError(f"{what}; model restored to {restored}{kept}")
 
 
-class _Saver:
-    """Writes a run's checkpoints; keeps an earlier file at the path unless this run beats it.
-
-    The earlier file is moved to ``<name>.previous<suffix>`` (the first free name) at the first
-    save; when the run ends, it is removed if the run's best score is at least the one it
-    records on the same kind of data, else it stays and ``History.previous_checkpoint`` names it.
-    """
-
-    def __init__(self, path: Path | None, *, own: bool, selected_on: str) -> None:
-        self.path, self.selected_on, self.own = path, selected_on, own
-        self.wrote = False
-        self.kept: Path | None = None  # the earlier file, moved aside
-        self.kept_score: float | None = None  # its best score (None: unknown or not comparable)
-        self.check_earlier = path is not None and not own and path.exists()
-
-    # (path is passed again so that type checkers see a Path, not Path | None)
-
-    def save(self, state: dict, path: Path) -> None:
-        if self.check_earlier:
-            self.check_earlier = False
-            self.kept_score = self._earlier_score(path)
-            self.kept = _free_name(path)
-            try:
-                os.replace(path, self.kept)
-            except OSError as e:
-                self.kept = None
-                msg = f"cannot keep the earlier checkpoint {path} aside: {e}"
-                raise CheckpointError(msg) from e
-        _save_atomic(state, path)
-        self.wrote = True
-
-    def _earlier_score(self, path: Path) -> float | None:
-        try:
-            old = load_checkpoint(path)
-        except CheckpointError:
-            return None
-        if old.get("selected_on") != self.selected_on:
-            return None
-        return float(old["best_score"])
-
-    def finish(self, best_score: float, history: History) -> None:
-        if self.kept is None:
-            return
-        if self.wrote and self.kept_score is not None and best_score >= self.kept_score:
-            self.kept.unlink(missing_ok=True)  # this run is at least as good: nothing is lost
-            self.kept = None
-        elif not self.wrote and self.path is not None:  # nothing replaced it: put it back
-            os.replace(self.kept, self.path)
-            self.kept = None
-        history.previous_checkpoint = self.kept
-
-
-def _free_name(path: Path) -> Path:
-    """``<name>.previous<suffix>``, or ``.previous-2``, ``-3``, ... if that exists."""
-    n = 1
-    while True:
-        tag = ".previous" if n == 1 else f".previous-{n}"
-        candidate = path.with_name(path.stem + tag + path.suffix)
-        if not candidate.exists():
-            return candidate
-        n += 1
-
-
-def _save_atomic(state: dict, path: Path) -> None:
-    """Write to a temporary file and rename, so a crash never leaves a half-written checkpoint.
-
-    A failure (a full disk, an interrupt) removes the temporary file; errors become
-    :class:`CheckpointError` naming ``path``, and the file already at ``path`` is untouched.
-    """
-    tmp = path.with_name(path.name + ".tmp")
-    try:
-        torch.save(state, tmp)
-        os.replace(tmp, path)
-    except BaseException as e:
-        tmp.unlink(missing_ok=True)
-        if isinstance(e, (OSError, RuntimeError)):  # torch reports write errors as RuntimeError
-            raise CheckpointError(f"cannot save the checkpoint to {path}: {e}") from e
-        raise

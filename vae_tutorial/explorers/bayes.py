@@ -29,12 +29,12 @@ def bayes_grid_explorer(
     The model is :math:`z \sim \mathcal{N}(0, 1)`, :math:`x \mid z \sim \mathcal{N}(wz, \sigma^2)`
     (:class:`vae_tutorial.models.LinearGaussian` with :math:`D = L = 1` and bias 0). Sliders set
     the observation :math:`x`, the noise :math:`\sigma` and the weight :math:`w`. On the
-    midpoint grid of :func:`vae_tutorial.inference.make_grid` (``n_grid`` points on
+    midpoint grid of :func:`vae_tutorial.quadrature.make_grid` (``n_grid`` points on
     :math:`[-\text{lim}, \text{lim}]`) the page computes the prior, the likelihood
     :math:`p(x \mid z)`, the evidence by the midpoint rule
     :math:`p(x) \approx \Delta \sum_n p(x \mid z_n) p(z_n)` and the posterior
     :math:`p(z_n \mid x) = p(x \mid z_n) p(z_n) / p(x)`, as
-    :func:`vae_tutorial.inference.grid_posterior`; it prints the grid's :math:`\log p(x)`, the
+    :func:`vae_tutorial.quadrature.grid_posterior`; it prints the grid's :math:`\log p(x)`, the
     exact one :math:`\log \mathcal{N}(x; 0, w^2 + \sigma^2)` and the posterior mean and standard
     deviation from the grid and in closed form
     (:meth:`vae_tutorial.models.LinearGaussian.posterior`).

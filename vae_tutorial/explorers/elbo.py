@@ -11,9 +11,9 @@ every quantity the page shows is a closed form evaluated as a Vega expression:
 * the evidence :math:`\log p(x) = \log \mathcal{N}(x; b, ww^\top + \sigma^2 I)`
   (:meth:`~vae_tutorial.models.LinearGaussian.log_evidence`);
 * the ELBO of :math:`q = \mathcal{N}(\mu, s^2)`
-  (:func:`vae_tutorial.inference.linear_gaussian_elbo`) and the gap
+  (:meth:`vae_tutorial.models.LinearGaussian.elbo`) and the gap
   :math:`\mathrm{KL}(q \,\|\, p(z \mid x))`
-  (:func:`vae_tutorial.inference.kl_to_posterior`).
+  (:meth:`vae_tutorial.models.LinearGaussian.kl_to_posterior`).
 
 Introduced in the chapter "Jensen's inequality and the ELBO".
 """
@@ -26,7 +26,6 @@ from typing import Any
 
 import torch
 
-from vae_tutorial import inference
 from vae_tutorial._checks import check_real
 from vae_tutorial.explorers.spec import (
     CONFIG,
@@ -297,12 +296,12 @@ def _posterior(w: list[float], b: list[float], var: float, x: list[float]) -> tu
 
 def _package_numbers(model: LinearGaussian, x: list[float], mu: float,
                      sigma: float) -> tuple[float, float, float]:
-    """log p(x), the ELBO and KL(q || p(z|x)) from :mod:`vae_tutorial.inference`."""
+    """log p(x), the ELBO and KL(q || p(z|x)) from :class:`~vae_tutorial.models.LinearGaussian`."""
     dtype = model.weight.dtype
     xt = torch.tensor([x], dtype=dtype)
     mu_t = torch.tensor([[mu]], dtype=dtype)
     lv_t = torch.tensor([[2 * math.log(sigma)]], dtype=dtype)
     with torch.no_grad():
         return (float(model.log_evidence(xt)),
-                float(inference.linear_gaussian_elbo(model, xt, mu_t, lv_t)),
-                float(inference.kl_to_posterior(model, xt, mu_t, lv_t)))
+                float(model.elbo(xt, mu_t, lv_t)),
+                float(model.kl_to_posterior(xt, mu_t, lv_t)))

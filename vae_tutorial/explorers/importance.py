@@ -65,7 +65,7 @@ def importance_sampling_explorer(
     first :math:`K'` draws for every :math:`K' \le K_{\max}` (one realisation of the IWAE
     bound's estimator, :func:`vae_tutorial.losses.iwae_bound`), drawn against :math:`K'` on a
     log axis beside the exact :math:`\log p(x)` and the closed-form ELBO of :math:`q`
-    (:func:`vae_tutorial.inference.linear_gaussian_elbo`, the mean of the estimate at
+    (:meth:`vae_tutorial.models.LinearGaussian.elbo`, the mean of the estimate at
     :math:`K = 1`). A second panel draws the first two latent coordinates of the K draws (the
     first 256 when K is larger), each with an area proportional to its normalized weight,
     over the 2-sd ellipses of the posterior and of :math:`q` (with :math:`L = 1`: the draws

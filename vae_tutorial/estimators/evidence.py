@@ -1,19 +1,19 @@
-r"""Monte Carlo estimates of the evidence :math:`p(x)` and of :math:`\log p(x)`.
+r"""Evidence estimators: :math:`p(x)` and :math:`\log p(x)` by Monte Carlo, from three proposals.
 
-* :func:`naive_monte_carlo`: :math:`\hat p(x) = \frac1K \sum_k p(x \mid z_k)`,
+All three run on the chunked core :func:`~vae_tutorial.estimators.stream_log_weights`:
+
+* :func:`naive_monte_carlo`: the prior, :math:`\hat p(x) = \frac1K \sum_k p(x \mid z_k)`,
   :math:`z_k \sim p(z)`.
-* :func:`importance_sampling`: :math:`\hat p(x) = \frac1K \sum_k p(x, z_k)/q(z_k)`,
+* :func:`importance_sampling`: any diagonal Gaussian,
+  :math:`\hat p(x) = \frac1K \sum_k p(x, z_k)/q(z_k)`,
   :math:`z_k \sim q = \mathcal{N}(\mu, \operatorname{diag}\sigma^2)`.
-* :func:`log_mean_exp`, :func:`effective_sample_size`, :func:`log_standard_error`: the weights
-  are handled in log space (``logsumexp``), since :math:`p(x \mid z)` of a 784-pixel image is of
-  the order :math:`e^{-100}` and underflows in float32.
-* :func:`log_likelihood`: the importance-sampled :math:`\log p_\theta(x)` of a VAE with its
-  encoder as proposal (Burda et al. 2016, eq. 8), in bounded memory for any number of samples.
+* :func:`log_likelihood`: a VAE's encoder, the importance-sampled :math:`\log p_\theta(x)`
+  (Burda et al. 2016, eq. 8), in bounded memory for any number of samples.
 
 Every model with a method ``log_joint(x, z)`` (e.g. :class:`~vae_tutorial.models.LinearGaussian`)
 works with the first two; a :class:`~vae_tutorial.models.VAE` (``encode``/``decode``) works with
-all of them. Values are in nats per example. Shape letters: K samples (dim 0), B batch, D data,
-L latent.
+all of them (:func:`log_joint`). Values are in nats per example. Shape letters: K samples (dim 0),
+B batch, D data, L latent. Importable from :mod:`vae_tutorial.estimators`.
 
 References:
     - [BGS16] Y. Burda, R. Grosse and R. Salakhutdinov, "Importance Weighted Autoencoders",
@@ -22,220 +22,52 @@ References:
       Machine Learning", JMLR 2020.
 
 Introduced in the chapter "Importance sampling"; :func:`log_likelihood` is used again in
-"A VAE on real digits".
+"A VAE on real digits", :func:`naive_monte_carlo` in "Latent variable models and Bayes' rule".
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import torch
 
 from vae_tutorial import losses
 from vae_tutorial._checks import (
-    check_dim,
     check_positive_int,
     check_same_shape,
-    check_samples,
     check_seed,
     check_tensor,
     is_validation_enabled,
     shape_str,
     validation,
 )
+from vae_tutorial.estimators.weights import (
+    MonteCarloEstimate,
+    evidence_estimate,
+    stream_log_weights,
+)
 from vae_tutorial.sampling import reparameterize
 
-__all__ = [
-    "EvidenceEstimate",
-    "effective_sample_size",
-    "importance_sampling",
-    "log_likelihood",
-    "log_mean_exp",
-    "log_standard_error",
-    "naive_monte_carlo",
-]
+__all__ = ["importance_sampling", "log_joint", "log_likelihood", "naive_monte_carlo"]
 
 
-@dataclass(frozen=True)
-class EvidenceEstimate:
-    r"""A Monte Carlo estimate of :math:`p(x)` from ``K`` log weights per example.
-
-    Attributes:
-        log_weights: :math:`\log w_k` in nats, shape ``(K, *)``.
-        log_evidence: :math:`\log \hat p(x) = \log \frac1K \sum_k w_k`, shape ``(*)``. Its
-            exponential is unbiased for :math:`p(x)`; the log itself is biased low (Jensen), and
-            with the encoder as proposal it is the IWAE bound.
-        log_standard_error: Log of the estimated standard error of :math:`\hat p(x)`,
-            :math:`\log(\hat s_w / \sqrt K)`, shape ``(*)``.
-        ess: Effective sample size :math:`(\sum_k w_k)^2 / \sum_k w_k^2` in [1, K], shape ``(*)``.
-    """
-
-    log_weights: torch.Tensor
-    log_evidence: torch.Tensor
-    log_standard_error: torch.Tensor
-    ess: torch.Tensor
-
-    @property
-    def evidence(self) -> torch.Tensor:
-        r""":math:`\hat p(x)` itself (may underflow to 0 for high-dimensional x)."""
-        return self.log_evidence.exp()
-
-    @property
-    def relative_standard_error(self) -> torch.Tensor:
-        r"""Standard error of :math:`\hat p(x)` divided by :math:`\hat p(x)` (unitless)."""
-        return (self.log_standard_error - self.log_evidence).exp()
-
-
-def _check_sample_dim(log_weights: torch.Tensor, dim: int, minimum: int = 1) -> None:
-    """The checks of the log-weight reducers: a float tensor (under validation), a valid ``dim``
-    and at least ``minimum`` samples along it (always: free, and the math fails otherwise)."""
-    if is_validation_enabled():
-        check_tensor("log_weights", log_weights, min_dim=1, finite=False)
-    check_dim(dim, "log_weights", log_weights)
-    check_samples("log_weights", log_weights, dim, minimum)
-
-
-def log_mean_exp(log_weights: torch.Tensor, dim: int = 0) -> torch.Tensor:
-    r"""The log of the mean of :math:`w = \exp(\log w)`, computed without exponentiating.
-
-    .. math::
-        \log \frac1K \sum_{k=1}^K w_k = \operatorname{logsumexp}_k(\log w_k) - \log K
+def log_joint(model: torch.nn.Module, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+    r""":math:`\log p(x, z)` of any model here: its ``log_joint``, or for a Bernoulli VAE
+    (``decode``) :math:`\log p(x \mid z) + \log p(z)`.
 
     Args:
-        log_weights: :math:`\log w_k` along ``dim``.
-        dim: The sample dim (default 0).
-
-    Shape:
-        - log_weights: :math:`(K, *)` with ``dim=0``.
-        - Output: :math:`(*)`.
+        model: A model with ``log_joint(x, z)`` or ``decode(z)``.
+        x: Data points, :math:`(*, D)`.
+        z: Latent points broadcasting with ``x``'s batch shape, :math:`(K, *, L)` or :math:`(*, L)`.
 
     Returns:
-        :math:`\log \bar w` in the units of ``log_weights`` (nats).
+        :math:`\log p(x, z)` in nats, the broadcast batch shape.
 
     Raises:
-        TypeError: If ``log_weights`` is not a floating-point tensor or ``dim`` not an int.
-        ValueError: If it has no dims, ``dim`` is out of range, or there are no samples
-            along ``dim`` (``K = 0``: no mean, no :math:`\log K`).
-
-    Examples:
-        >>> import torch
-        >>> from vae_tutorial import estimators
-        >>> log_w = torch.log(torch.tensor([[1.0], [3.0]]))  # (K, B) = (2, 1)
-        >>> estimators.log_mean_exp(log_w).exp()  # the mean weight, (1 + 3) / 2
-        tensor([2.])
-        >>> # no underflow
-        >>> estimators.log_mean_exp(torch.tensor([[-1000.0], [-1000.0]]))
-        tensor([-1000.])
-    """
-    _check_sample_dim(log_weights, dim)
-    # \log \bar w = logsumexp_k \log w_k - \log K
-    return torch.logsumexp(log_weights, dim=dim) - math.log(log_weights.shape[dim])
-
-
-def effective_sample_size(log_weights: torch.Tensor, dim: int = 0) -> torch.Tensor:
-    r"""Kish's effective sample size of importance weights given in log space.
-
-    .. math::
-        \mathrm{ESS} = \frac{\big(\sum_k w_k\big)^2}{\sum_k w_k^2}
-        = \exp\big(2 \operatorname{logsumexp}_k \log w_k - \operatorname{logsumexp}_k 2\log w_k\big)
-
-    It is ``K`` when all weights are equal and 1 when one weight carries all the mass (weight
-    degeneracy).
-
-    Args:
-        log_weights: :math:`\log w_k` along ``dim``.
-        dim: The sample dim (default 0).
-
-    Shape:
-        - log_weights: :math:`(K, *)` with ``dim=0``.
-        - Output: :math:`(*)`, values in :math:`[1, K]`.
-
-    Returns:
-        The effective number of samples (unitless).
-
-    Raises:
-        TypeError: If ``log_weights`` is not a floating-point tensor or ``dim`` not an int.
-        ValueError: If it has no dims, ``dim`` is out of range, or there are no samples
-            along ``dim`` (``K = 0``).
-
-    References:
-        Kish (1965); Owen, *Monte Carlo theory, methods and examples* (2013), eq. 9.13.
-
-    Examples:
-        >>> import torch
-        >>> from vae_tutorial import estimators
-        >>> estimators.effective_sample_size(torch.zeros(4, 1))  # K = 4 equal weights
-        tensor([4.])
-        >>> # one weight dominates
-        >>> log_w = torch.tensor([[0.0], [-50.0], [-50.0], [-50.0]])
-        >>> estimators.effective_sample_size(log_w)
-        tensor([1.])
+        TypeError: If the model has neither method.
 
     Introduced in the chapter "Importance sampling".
     """
-    _check_sample_dim(log_weights, dim)
-    # ESS = (\sum w)^2 / \sum w^2, in log space
-    return torch.exp(
-        2.0 * torch.logsumexp(log_weights, dim=dim) - torch.logsumexp(2.0 * log_weights, dim=dim)
-    )
-
-
-def log_standard_error(log_weights: torch.Tensor, dim: int = 0) -> torch.Tensor:
-    r"""Log of the standard error of the sample mean :math:`\bar w`, from log weights.
-
-    .. math::
-        \widehat{\mathrm{se}}(\bar w) = \sqrt{\frac{1}{K(K-1)} \sum_k (w_k - \bar w)^2}
-
-    computed after dividing every weight by the largest one, so nothing underflows.
-
-    Args:
-        log_weights: :math:`\log w_k` along ``dim``; needs ``K >= 2``.
-        dim: The sample dim (default 0).
-
-    Shape:
-        - log_weights: :math:`(K, *)` with ``dim=0``.
-        - Output: :math:`(*)`.
-
-    Returns:
-        :math:`\log \widehat{\mathrm{se}}(\bar w)` (``-inf`` if all weights are equal).
-
-    Raises:
-        TypeError: If ``log_weights`` is not a floating-point tensor or ``dim`` not an int.
-        ValueError: If ``dim`` is out of range or there are fewer than two samples.
-
-    Examples:
-        >>> import torch
-        >>> from vae_tutorial import estimators
-        >>> # weights 1 and 3: std sqrt(2), K = 2
-        >>> log_w = torch.log(torch.tensor([[1.0], [3.0]]))
-        >>> estimators.log_standard_error(log_w).exp()
-        tensor([1.])
-    """
-    _check_sample_dim(log_weights, dim, minimum=2)
-    k = log_weights.shape[dim]
-    m = log_weights.amax(dim=dim, keepdim=True)
-    w = torch.exp(log_weights - m)  # w_k / max_k w_k, in (0, 1]
-    # se(\bar w) = std(w) / \sqrt K, std with K - 1 in the denominator
-    se = w.std(dim=dim, unbiased=True) / math.sqrt(k)
-    return torch.log(se) + m.squeeze(dim)
-
-
-def _estimate(log_weights: torch.Tensor) -> EvidenceEstimate:
-    return EvidenceEstimate(
-        log_weights=log_weights,
-        log_evidence=log_mean_exp(log_weights),
-        log_standard_error=(
-            log_standard_error(log_weights)
-            if log_weights.shape[0] > 1
-            else torch.full_like(log_weights[0], math.nan)
-        ),
-        ess=effective_sample_size(log_weights),
-    )
-
-
-def _log_joint(model: torch.nn.Module, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
-    r""":math:`\log p(x, z)` of a model with ``log_joint`` or with ``decode`` (Bernoulli VAE)."""
     if hasattr(model, "log_joint"):
         return model.log_joint(x, z)
     if hasattr(model, "decode"):
@@ -251,7 +83,7 @@ def _log_likelihood_term(model: torch.nn.Module, x: torch.Tensor, z: torch.Tenso
     ``log_joint - log p(z)``."""
     if hasattr(model, "log_likelihood") and hasattr(model, "log_joint"):
         return model.log_likelihood(x, z)
-    return _log_joint(model, x, z) - losses.log_standard_normal(z)
+    return log_joint(model, x, z) - losses.log_standard_normal(z)
 
 
 def _latent_dim(model: torch.nn.Module) -> int:
@@ -274,7 +106,9 @@ def naive_monte_carlo(
     *,
     eps: torch.Tensor | None = None,
     generator: torch.Generator | None = None,
-) -> EvidenceEstimate:
+    chunk_size: int | None = None,
+    shared_noise: bool = False,
+) -> MonteCarloEstimate:
     r"""Naive Monte Carlo estimate of :math:`p(x)` with samples from the prior.
 
     .. math::
@@ -289,23 +123,29 @@ def naive_monte_carlo(
         x: Data points.
         n_samples: K, prior samples per data point.
         eps: Standard normal samples to use as :math:`z` (for tests and chapters).
-        generator: Optional ``torch.Generator`` for the samples.
+        generator: Optional ``torch.Generator`` for the samples (drawn at once, before any chunk).
+        chunk_size: Samples evaluated at a time (``None``: all); the answer is the same for any.
+        shared_noise: Use the same K prior samples for every data point (``eps`` of shape
+            :math:`(K, L)`), as the cost study of chapter 1 does; else K samples per point.
 
     Shape:
         - x: :math:`(B, D)`.
-        - eps: :math:`(K, B, L)`.
+        - eps: :math:`(K, B, L)`, or :math:`(K, L)` with ``shared_noise=True``.
         - Output fields: ``log_weights`` :math:`(K, B)`, the others :math:`(B)`.
 
     Returns:
-        An :class:`EvidenceEstimate`; ``log_weights`` are :math:`\log p(x \mid z_k)` in nats.
+        A :class:`~vae_tutorial.estimators.MonteCarloEstimate`; ``log_weights`` are
+        :math:`\log p(x \mid z_k)` in nats, ``estimate`` (``log_evidence``) is
+        :math:`\log \hat p(x)`, biased low by Jensen.
 
     Raises:
         TypeError: If ``x`` or ``eps`` is not a floating-point tensor or the model lacks the
             methods.
-        ValueError: If shapes do not match or ``n_samples < 1``.
+        ValueError: If shapes do not match or ``n_samples`` or ``chunk_size`` is not positive.
 
     References:
-        Mohamed et al. (2020). The lecture notes "Variational Autoencoder" (2020) make their
+        The lecture notes "Variational Autoencoder" (2020), "First attempt: Naive Monte
+        Carlo"; Mohamed et al. (2020). The lecture notes "Variational Autoencoder" (2020) make their
         "first attempt" with uniform samples of :math:`z` instead; sampling from the prior fails
         the same way.
 
@@ -332,7 +172,8 @@ def naive_monte_carlo(
     check_positive_int("n_samples", n_samples)
     check_tensor("x", x, min_dim=1)
     latent = _latent_dim(model)
-    shape = (n_samples, *x.shape[:-1], latent)
+    batch = () if shared_noise else tuple(x.shape[:-1])
+    shape = (n_samples, *batch, latent)
     if eps is None:
         eps = torch.randn(shape, dtype=x.dtype, device=x.device, generator=generator)
     else:
@@ -341,9 +182,17 @@ def naive_monte_carlo(
             raise ValueError(
                 f"eps must have shape {shape_str(shape)}; got {shape_str(eps.shape)}"
             )
+    # shared noise (c, L) broadcasts over the batch as (c, 1, ..., 1, L)
+    view = (*([1] * (x.dim() - 1)), latent) if shared_noise else shape[1:]
+
+    def draw(start: int, c: int) -> torch.Tensor:
+        return eps[start : start + c].reshape(c, *view)
+
     # \log w_k = \log p(x | z_k), z_k ~ p(z)
-    log_w = _log_likelihood_term(model, x, eps)  # (K, B)
-    return _estimate(log_w)
+    _, log_w = stream_log_weights(
+        draw, lambda z: _log_likelihood_term(model, x, z), n_samples, chunk_size
+    )  # (K, B)
+    return evidence_estimate(log_w)
 
 
 def importance_sampling(
@@ -355,7 +204,8 @@ def importance_sampling(
     *,
     eps: torch.Tensor | None = None,
     generator: torch.Generator | None = None,
-) -> EvidenceEstimate:
+    chunk_size: int | None = None,
+) -> MonteCarloEstimate:
     r"""Importance-sampled estimate of :math:`p(x)` with a diagonal Gaussian proposal.
 
     .. math::
@@ -375,14 +225,15 @@ def importance_sampling(
         logvar: Proposal log-variances, the shape of ``mu``.
         n_samples: K, proposal samples per data point.
         eps: Standard normal noise, :math:`z_k = \mu + \sigma \odot \varepsilon_k`.
-        generator: Optional ``torch.Generator`` for the noise.
+        generator: Optional ``torch.Generator`` for the noise (drawn at once, before any chunk).
+        chunk_size: Samples evaluated at a time (``None``: all); the answer is the same for any.
 
     Shape:
         - x: :math:`(B, D)`; mu, logvar: :math:`(B, L)`; eps: :math:`(K, B, L)`.
         - Output fields: ``log_weights`` :math:`(K, B)`, the others :math:`(B)`.
 
     Returns:
-        An :class:`EvidenceEstimate`; ``log_weights`` are
+        A :class:`~vae_tutorial.estimators.MonteCarloEstimate`; ``log_weights`` are
         :math:`\log p(x, z_k) - \log q(z_k)` in nats and ``log_evidence`` is the IWAE bound's
         estimate :math:`\log \frac1K \sum_k w_k`.
 
@@ -429,9 +280,14 @@ def importance_sampling(
             f"got shape {shape_str(mu.shape)}"
         )
     z = reparameterize(mu, logvar, eps=eps, n_samples=n_samples, generator=generator)  # (K, B, L)
-    # \log w_k = \log p(x, z_k) - \log q(z_k)
-    log_w = _log_joint(model, x, z) - losses.log_normal_diag(z, mu, logvar)  # (K, B)
-    return _estimate(log_w)
+
+    def log_weight(zc: torch.Tensor) -> torch.Tensor:
+        # \log w_k = \log p(x, z_k) - \log q(z_k)
+        return log_joint(model, x, zc) - losses.log_normal_diag(zc, mu, logvar)  # (c, B)
+
+    _, log_w = stream_log_weights(lambda start, c: z[start : start + c], log_weight,
+                                  n_samples, chunk_size)
+    return evidence_estimate(log_w)
 
 
 def _draw_eps(
@@ -539,21 +395,21 @@ def log_likelihood(
     model.eval()
     generator = torch.Generator(device=p.device).manual_seed(seed)
     mu, logvar = model.encode(x)  # (B, L), (B, L): the proposal, computed once
-    # (B,): the running log-sum-exp of the weights, over the chunks seen so far
-    running = torch.full(x.shape[:1], -math.inf, dtype=p.dtype, device=p.device)
+    def draw(start: int, c: int) -> torch.Tensor:
+        eps = _draw_eps(c, tuple(mu.shape), generator, mu)  # (c, B, L)
+        return reparameterize(mu, logvar, eps=eps)  # (c, B, L)
+
+    def log_weight(z: torch.Tensor) -> torch.Tensor:
+        # \log w = \log p(x|z) + \log p(z) - \log q(z|x), as in VAE.log_weights
+        return (
+            losses.log_bernoulli(x, model.decode(z))
+            + losses.log_standard_normal(z)
+            - losses.log_normal_diag(z, mu, logvar)
+        )  # (c, B)
+
     with validation(False):  # inputs checked above; skip per-chunk checks
-        for start in range(0, k, chunk_size):
-            c = min(chunk_size, k - start)
-            eps = _draw_eps(c, tuple(mu.shape), generator, mu)  # (c, B, L)
-            z = reparameterize(mu, logvar, eps=eps)  # (c, B, L)
-            # \log w = \log p(x|z) + \log p(z) - \log q(z|x), as in VAE.log_weights
-            log_w = (
-                losses.log_bernoulli(x, model.decode(z))
-                + losses.log_standard_normal(z)
-                - losses.log_normal_diag(z, mu, logvar)
-            )  # (c, B)
-            # running logsumexp over chunks: \log \sum_j w_j
-            running = torch.logaddexp(running, torch.logsumexp(log_w, dim=0))
+        # \log \sum_j w_j, a running logsumexp over the chunks
+        log_sum, _ = stream_log_weights(draw, log_weight, k, chunk_size, keep=False)
     model.train(was_training)
     # \log p(x) \approx \log \sum_j w_j - \log k
-    return running - math.log(k)
+    return log_sum - math.log(k)
