@@ -25,7 +25,8 @@ References:
       ICLR 2016.
 
 Introduced in the chapters "KL divergence" (KLs), "Jensen's inequality and the ELBO" (the ELBO)
-and "Importance sampling" (the IWAE bound).
+and "Importance sampling" (the IWAE bound); the Gaussian decoder's log-likelihood, the
+continuous Bernoulli's normalizer and free bits in "VAEs in practice".
 """
 
 from __future__ import annotations
@@ -50,13 +51,16 @@ from vae_tutorial._checks import (
 )
 
 __all__ = [
+    "continuous_bernoulli_log_normalizer",
     "elbo",
     "elbo_mc",
     "is_validation_enabled",
     "iwae_bound",
     "kl_normal_normal",
+    "kl_free_bits",
     "kl_normal_std_normal",
     "log_bernoulli",
+    "log_gaussian",
     "log_normal_diag",
     "log_standard_normal",
     "negative_elbo",
@@ -284,6 +288,185 @@ def kl_normal_std_normal(
     # KL = 1/2 \sum_j [\mu_j^2 + \sigma_j^2 - 1 - \log\sigma_j^2]
     kl = 0.5 * (mu.pow(2) + torch.exp(logvar) - 1.0 - logvar).sum(-1)
     return reduce(kl, reduction, "mu")
+
+
+def log_gaussian(
+    x: torch.Tensor, mean: torch.Tensor, logvar: torch.Tensor, *, reduction: str = "none"
+) -> torch.Tensor:
+    r"""Log-likelihood of a Gaussian decoder, :math:`\log \mathcal{N}(x; m, \sigma^2 I)` with
+    :math:`m = \mu_\theta(z)`, summed over the event dim; ``logvar`` may be one shared value.
+
+    .. math::
+        \log \mathcal{N}(x; m, \sigma^2 I_D)
+        = -\frac{D}{2}\log(2\pi\sigma^2) - \frac{\lVert x - m \rVert^2}{2\sigma^2}
+
+    :func:`log_normal_diag` with ``logvar`` broadcast to the shape of ``mean``: a scalar
+    ``logvar`` is the shared variance of the :math:`\sigma`-VAE, a ``(D,)`` one a variance per
+    pixel.
+
+    Args:
+        x: Data, e.g. grey values in [0, 1].
+        mean: Decoder means :math:`m = \mu_\theta(z)`, broadcastable with ``x``.
+        logvar: :math:`\log\sigma^2`, broadcastable to ``mean`` (a 0-dim tensor for a shared
+            variance).
+        reduction: ``"none"`` (default), ``"mean"`` or ``"sum"`` over the batch dims.
+
+    Shape:
+        - x: :math:`(*, D)`.
+        - mean: broadcastable with ``x``, e.g. ``(K, B, D)`` against ``x`` of shape ``(B, D)``.
+        - logvar: :math:`()`, :math:`(D,)` or any shape that broadcasts to ``mean``.
+        - Output: the broadcast batch shape if ``reduction="none"``, else scalar.
+
+    Returns:
+        :math:`\log p_\theta(x \mid z)` in nats per example (a density: it can be positive).
+
+    Raises:
+        TypeError: If an input is not a floating-point tensor.
+        ValueError: If ``logvar`` does not broadcast to ``mean``, shapes do not match, values are
+            not finite, or ``reduction`` is unknown.
+
+    References:
+        Kingma & Welling (2014), appendix C.2; Rybkin, Daniilidis & Levine (2021), eq. 3 (the
+        shared variance).
+
+    Examples:
+        >>> import torch
+        >>> from vae_tutorial import losses
+        >>> x, mean = torch.zeros(2, 3), torch.zeros(2, 3)       # (B, D), at the mean
+        >>> losses.log_gaussian(x, mean, torch.tensor(0.0))      # -3/2 log(2 pi) each
+        tensor([-2.7568, -2.7568])
+
+    Introduced in the chapter "VAEs in practice".
+    """
+    check_reduction(reduction)
+    if is_validation_enabled():
+        check_tensor("logvar", logvar)
+        check_tensor("mean", mean, min_dim=1)
+        try:
+            torch.broadcast_shapes(logvar.shape, mean.shape)
+        except RuntimeError:
+            raise ValueError(
+                f"logvar must broadcast to mean {shape_str(mean.shape)}; "
+                f"got {shape_str(logvar.shape)}"
+            ) from None
+    # \log N(x; m, \sigma^2 I) = \sum_j \log N(x_j; m_j, \sigma^2): log_normal_diag, broadcast
+    return log_normal_diag(x, mean, logvar.expand_as(mean), reduction=reduction)
+
+
+def continuous_bernoulli_log_normalizer(
+    logits: torch.Tensor, *, reduction: str = "none"
+) -> torch.Tensor:
+    r"""Log normalizer of the continuous Bernoulli, :math:`\sum_j \log C(\lambda_j)`, summed over
+    the event dim.
+
+    The Bernoulli "likelihood" :math:`\lambda^x (1 - \lambda)^{1 - x}` of a grey value
+    :math:`x \in [0, 1]` integrates over :math:`[0, 1]` to :math:`1 / C(\lambda)`, not to 1;
+    the continuous Bernoulli multiplies it by
+
+    .. math::
+        C(\lambda) = \frac{2 \operatorname{artanh}(1 - 2\lambda)}{1 - 2\lambda}
+        = \frac{\ell}{\tanh(\ell / 2)} \ \ge 2,
+        \qquad \lambda = \operatorname{sigmoid}(\ell),
+
+    with :math:`C(1/2) = 2`. So :func:`log_bernoulli` plus this is the log density
+    :math:`\log \mathcal{CB}(x; \lambda)`. Computed from the logits: :math:`\log C = \log|\ell| -
+    \log(1 - e^{-|\ell|}) + \log(1 + e^{-|\ell|})`, and by its Taylor series
+    :math:`\log 2 + \ell^2/12 - 7\ell^4/1440` for :math:`|\ell| < 10^{-2}`.
+
+    Args:
+        logits: Decoder logits :math:`\ell`.
+        reduction: ``"none"`` (default), ``"mean"`` or ``"sum"`` over the batch dims.
+
+    Shape:
+        - logits: :math:`(*, D)`.
+        - Output: :math:`(*)` if ``reduction="none"``, else scalar.
+
+    Returns:
+        :math:`\sum_j \log C(\lambda_j)` in nats per example (:math:`\ge D \log 2`).
+
+    Raises:
+        TypeError: If ``logits`` is not a floating-point tensor.
+        ValueError: If it has no event dim, non-finite values, or ``reduction`` is unknown.
+
+    References:
+        Loaiza-Ganem & Cunningham (2019), eq. 7 (the normalizing constant) and section 3.
+
+    Examples:
+        >>> import torch
+        >>> from vae_tutorial import losses
+        >>> logits = torch.zeros(1, 3)            # lambda = 1/2: C = 2 per pixel
+        >>> losses.continuous_bernoulli_log_normalizer(logits)   # 3 log 2
+        tensor([2.0794])
+
+    Introduced in the chapter "VAEs in practice".
+    """
+    check_reduction(reduction)
+    if is_validation_enabled():
+        check_tensor("logits", logits, min_dim=1)
+    a = logits.abs()
+    small = a < 1e-2
+    safe = torch.where(small, torch.ones_like(a), a)  # keeps log(0) out of the unused branch
+    # \log C = \log|l| - \log(1 - e^{-|l|}) + \log(1 + e^{-|l|})   (C = l / \tanh(l / 2))
+    exact = torch.log(safe) - torch.log(-torch.expm1(-safe)) + torch.log1p(torch.exp(-safe))
+    # \log C = \log 2 + l^2 / 12 - 7 l^4 / 1440 + O(l^6)
+    taylor = _LOG_2 + a.pow(2) / 12.0 - 7.0 * a.pow(4) / 1440.0
+    log_c = torch.where(small, taylor, exact).sum(-1)
+    return reduce(log_c, reduction, "logits")
+
+
+def kl_free_bits(mu: torch.Tensor, logvar: torch.Tensor, *, free_bits: float) -> torch.Tensor:
+    r"""The KL term with free bits: each latent unit's batch-mean KL, floored at ``free_bits``.
+
+    .. math::
+        \tilde R = \sum_{u=1}^{L} \max\Big(\lambda,\ \frac1B \sum_{b=1}^B
+        \mathrm{KL}\big(q(z_u \mid x_b) \,\|\, \mathcal{N}(0, 1)\big)\Big)
+
+    A unit whose KL is below :math:`\lambda` nats costs :math:`\lambda` whatever its posterior,
+    so the objective has no gradient pushing it further towards the prior; with
+    :math:`\lambda = 0` it is the mean of :func:`kl_normal_std_normal`. The maximum acts on the
+    batch mean, so there is no ``reduction``: the value is one number per batch.
+
+    Args:
+        mu: Means of :math:`q(z \mid x)`.
+        logvar: Log-variances, the shape of ``mu``.
+        free_bits: :math:`\lambda`, nats per latent unit, a real number :math:`\ge 0`.
+
+    Shape:
+        - mu, logvar: :math:`(*, L)`, e.g. ``(B, L)``; all dims but the last are averaged.
+        - Output: scalar.
+
+    Returns:
+        :math:`\tilde R` in nats per example (:math:`\ge` the mean KL, :math:`\ge L\lambda`).
+
+    Raises:
+        TypeError: If an input is not a floating-point tensor or ``free_bits`` not a real number.
+        ValueError: If shapes differ, values are not finite, the batch is empty or
+            ``free_bits < 0``.
+
+    References:
+        Kingma, Salimans, Jozefowicz, Chen, Sutskever & Welling (2016), appendix C, eq. 15.
+
+    Examples:
+        >>> import torch
+        >>> from vae_tutorial import losses
+        >>> mu = torch.tensor([[2.0, 0.0]])          # unit 1: KL 2 nats; unit 2: KL 0
+        >>> logvar = torch.zeros(1, 2)
+        >>> losses.kl_free_bits(mu, logvar, free_bits=0.5)   # max(0.5, 2) + max(0.5, 0)
+        tensor(2.5000)
+
+    Introduced in the chapter "VAEs in practice".
+    """
+    check_real("free_bits", free_bits, minimum=0.0)
+    if is_validation_enabled():
+        check_tensor("mu", mu, min_dim=1)
+        check_tensor("logvar", logvar, min_dim=1)
+        check_same_shape("logvar", logvar, "mu", mu)
+    if mu.numel() == 0:
+        raise ValueError(f"mu must hold at least one example; got shape {shape_str(mu.shape)}")
+    # KL_u = 1/2 [\mu_u^2 + \sigma_u^2 - 1 - \log\sigma_u^2], averaged over the batch
+    kl_unit = (0.5 * (mu.pow(2) + torch.exp(logvar) - 1.0 - logvar)).reshape(-1, mu.shape[-1])
+    # \tilde R = \sum_u \max(\lambda, mean_b KL_{b,u})
+    return torch.clamp(kl_unit.mean(0), min=free_bits).sum()
 
 
 def kl_normal_normal(

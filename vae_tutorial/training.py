@@ -205,7 +205,7 @@ def evaluate(
         xb = x[start : start + batch_size].to(device)
         mu, logvar = model.encode(xb)
         z = mu + torch.exp(0.5 * logvar) * torch.randn(mu.shape, generator=g, device=device)
-        total += float(losses.elbo(xb, model.decode(z), mu, logvar, beta=beta, reduction="sum"))
+        total += float(_elbo(model, xb, model.decode(z), mu, logvar, beta, reduction="sum"))
     model.train(was_training)
     return total / x.shape[0]
 
@@ -244,10 +244,27 @@ def _adam(params: list[torch.nn.Parameter], lr: float) -> torch.optim.Adam:
         return torch.optim.Adam(params, lr=lr, foreach=True)
 
 
-def _objective(model: VAE, xb: torch.Tensor, objective: str, k: int, beta: float) -> torch.Tensor:
+def _elbo(model: VAE, xb: torch.Tensor, out: torch.Tensor, mu: torch.Tensor,
+          logvar: torch.Tensor, beta: float, free_bits: float = 0.0,
+          reduction: str = "mean") -> torch.Tensor:
+    """The (beta-)ELBO of the model's likelihood; with ``free_bits`` the KL of
+    :func:`~vae_tutorial.losses.kl_free_bits` (chapter "VAEs in practice")."""
+    if getattr(model, "likelihood", "bernoulli") == "bernoulli" and not free_bits:
+        return losses.elbo(xb, out, mu, logvar, beta=beta, reduction=reduction)
+    rec = model.decoder_log_prob(xb, out)  # (B,) or (K, B)
+    rec = rec.mean(0) if rec.dim() > 1 else rec
+    if free_bits:  # reduction "mean": the floor acts on the batch mean of each unit's KL
+        return rec.mean() - beta * losses.kl_free_bits(mu, logvar, free_bits=free_bits)
+    # L = E_q[\log p(x|z)] - \beta KL(q(z|x) || N(0, I))
+    bound = rec - beta * losses.kl_normal_std_normal(mu, logvar, reduction="none")
+    return bound.mean() if reduction == "mean" else bound.sum()
+
+
+def _objective(model: VAE, xb: torch.Tensor, objective: str, k: int, beta: float,
+               free_bits: float = 0.0) -> torch.Tensor:
     if objective == "elbo":
         logits, mu, logvar = model(xb, n_samples=k if k > 1 else None)
-        return losses.elbo(xb, logits, mu, logvar, beta=beta)
+        return _elbo(model, xb, logits, mu, logvar, beta, free_bits)
     # IWAE: L_K = E[\log (1/K) \sum_k w_k]   (Burda et al. 2016, eq. 8)
     return losses.iwae_bound(model.log_weights(xb, k))
 
@@ -269,6 +286,8 @@ def train(
     resume_from: str | os.PathLike[str] | None = None,
     progress: bool = True,
     validate: bool = False,
+    warmup_steps: int = 0,
+    free_bits: float = 0.0,
     **removed: object,
 ) -> History:
     r"""Fit ``model`` by maximizing the ELBO (or the IWAE bound) with Adam.
@@ -330,6 +349,14 @@ def train(
             The other arguments (and the data) must be the run's own; ``model`` must have the
             same architecture. Usually the same file as ``checkpoint_path``.
         progress: Show a tqdm progress bar.
+        warmup_steps: KL warm-up (Bowman et al. 2016): the KL weight rises linearly from
+            ``beta / warmup_steps`` at the first step to ``beta`` at step ``warmup_steps`` and
+            stays there; 0 (default) trains with ``beta`` throughout. The validation ELBO
+            always uses ``beta``. Introduced in the chapter "VAEs in practice".
+        free_bits: Free bits (Kingma et al. 2016), nats per latent unit: the KL term of
+            :func:`~vae_tutorial.losses.kl_free_bits`, each unit's batch-mean KL floored at
+            ``free_bits`` (``objective="elbo"`` only; 0, the default, is the plain KL). The
+            validation ELBO is the plain one. Introduced in the chapter "VAEs in practice".
         validate: Keep the per-call input checks of :mod:`vae_tutorial.losses` on during
             training (off by default for speed; the inputs are checked once up front).
         **removed: ``x_test=`` (the former name of ``x_val``) raises a ``TypeError`` that says
@@ -394,7 +421,14 @@ def train(
         check_positive_int(name, value)
     check_real("lr", lr, minimum=0.0)
     check_real("beta", beta, minimum=0.0)
+    check_real("free_bits", free_bits, minimum=0.0)
+    if isinstance(warmup_steps, bool) or not isinstance(warmup_steps, int):
+        raise TypeError(f"warmup_steps must be an int; got {type(warmup_steps).__name__}")
+    if warmup_steps < 0:
+        raise ValueError(f"warmup_steps must be >= 0; got {warmup_steps}")
     check_seed("seed", seed)
+    if free_bits and objective != "elbo":
+        raise ValueError(f"free_bits needs objective='elbo'; got objective={objective!r}")
     if objective not in _OBJECTIVES:
         raise ValueError(f"objective must be 'elbo' or 'iwae'; got {objective!r}")
     for name, x in (("x_train", x_train), ("x_val", x_val)):
@@ -411,6 +445,8 @@ def train(
         n_train=int(x_train.shape[0]), n_val=None if x_val is None else int(x_val.shape[0]),
         data_dim=int(x_train.shape[1]),
     )
+    if warmup_steps or free_bits:  # (only then: checkpoints of plain runs keep their config)
+        config.update(warmup_steps=int(warmup_steps), free_bits=float(free_bits))
     resumed = None
     if resume_from is not None:
         resumed = _load_resumable("resume_from", resume_from, config, epochs)
@@ -484,7 +520,10 @@ def train(
                     xb = x_train.index_select(0, batch)  # (B, D)
                     if dynamic_binarization:
                         xb = torch.bernoulli(xb, generator=g_device)
-                    bound = _objective(model, xb, objective, k, beta)
+                    # KL warm-up: \beta_t = \beta \min(1, t / T)    (Bowman et al. 2016)
+                    step = (epoch - 1) * steps + i + 1
+                    beta_t = beta * min(1.0, step / warmup_steps) if warmup_steps else beta
+                    bound = _objective(model, xb, objective, k, beta_t, free_bits)
                     opt.zero_grad(set_to_none=True)
                     (-bound).backward()
                     opt.step()
