@@ -66,7 +66,18 @@ STATE_JS = """(el) => {
       if ('fb_total' in d[0]) totals = d[0]; });
     Object.values(s.subcontext || {}).forEach(walk);
   })(state);
-  const paths = [...el.querySelectorAll('svg path')].map((p) => p.getAttribute('d')).join('|');
+  // every dataset of the view, the aggregated ones included
+  Object.keys(view._runtime.data).forEach((name) => {
+    let d; try { d = view.data(name); } catch (e) { return; }
+    if (!Array.isArray(d) || !d.length) return;
+    if ('logvar' in d[0] && !rows) rows = d.map((r) => [r.unit, r.mu, r.logvar]);
+    if ('A' in d[0] && 'R' in d[0] && !('fb_total' in d[0]) && !units)
+      units = d.map((r) => [r.unit, r.R, r.A]);
+    if ('fb_total' in d[0]) totals = d[0]; });
+  // the drawn marks: bars and points (paths) and the dashed rules (lines, with their position)
+  const paths = [...el.querySelectorAll('svg path, svg line')].map((p) => [p.getAttribute('d'),
+    p.getAttribute('transform'), p.getAttribute('y2'), p.getAttribute('fill')].join(' '))
+    .join('|');
   const lines = [...el.querySelectorAll('svg text')].flatMap((t) => {
     const spans = [...t.querySelectorAll('tspan')];
     return spans.length ? spans.map((sp) => sp.textContent) : [t.textContent]; });
