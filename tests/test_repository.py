@@ -30,7 +30,7 @@ COLAB_CELL = "\n".join([
     ('if REPOSITORY and "google.colab" in sys.modules and '
      'importlib.util.find_spec("vae_tutorial") is None:'),
     '    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet",',
-    '                    f"vae_tutorial[widgets] @ git+{REPOSITORY}"], check=True)',
+    '                    f"vae_tutorial[book] @ git+{REPOSITORY}"], check=True)',
 ])
 
 

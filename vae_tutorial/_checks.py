@@ -295,3 +295,53 @@ def check_last_dim(
                 f"{name} must have the model's dtype {dtype}; got {value.dtype} "
                 f"(convert with {name}.to({dtype}) or the model with model.to({value.dtype}))"
             )
+
+
+# Checks of the homework functions' arguments (vae_tutorial.losses)
+
+
+def check_targets(x: torch.Tensor, hint: Callable[[], str] | None = None) -> None:
+    """Bernoulli targets lie in [0, 1] (skipped under ``torch.func.vmap``: values unreadable);
+    ``hint()``, computed only on failure, is appended to the message."""
+    if read_values(lambda: bool(((x < 0) | (x > 1)).any())):
+        raise ValueError(
+            "x must lie in [0, 1] (Bernoulli targets); got values in "
+            f"[{float(x.min()):.4g}, {float(x.max()):.4g}]{hint() if hint else ''}"
+        )
+
+
+def check_elbo_shapes(x: torch.Tensor, logits: torch.Tensor, mu: torch.Tensor) -> None:
+    """The shapes of :func:`elbo`'s arguments, each error blaming the one that disagrees."""
+    batch = mu.shape[:-1]
+    # logits, (B, D) or (K, B, D), and mu agree on the batch and x alone differs: blame x
+    agree = logits.shape[:-1] == batch or logits.shape[1:-1] == batch
+    if agree and x.shape[:-1] != batch:
+        raise ValueError(
+            f"x must have the batch shape {shape_str(batch)} of mu {shape_str(mu.shape)} and "
+            f"logits {shape_str(logits.shape)}, plus the data dim; got {shape_str(x.shape)}"
+        )
+    if logits.shape != x.shape and logits.shape[1:] != x.shape:
+        hint = ""
+        if logits.dim() == x.dim() + 1 and logits.shape[0] == x.shape[0]:
+            hint = (
+                "; samples go along dim 0, (K, B, D): if yours are (B, K, D), pass "
+                "logits.transpose(0, 1)"
+            )
+        raise ValueError(
+            f"logits must have the shape of x {shape_str(x.shape)} or (K, *x.shape); "
+            f"got {shape_str(logits.shape)}{hint}"
+        )
+
+
+def order_hint(logits: torch.Tensor) -> str:
+    """A hint for targets outside [0, 1] when the logits would pass as targets: swapped?"""
+    if read_values(lambda: bool(((logits >= 0) & (logits <= 1)).all())):
+        return (
+            "; logits lie in [0, 1]: were x and logits swapped? The order is "
+            "elbo(x, logits, mu, logvar)"
+        )
+    return ""
+
+
+def check_log_weights(log_weights: torch.Tensor) -> None:
+    check_tensor("log_weights", log_weights, min_dim=1)

@@ -35,26 +35,30 @@ References:
       ICLR 2016.
 
 Introduced in the chapters "KL divergence" (KLs), "Jensen's inequality and the ELBO" (the ELBO)
-and "Importance sampling" (the IWAE bound).
+and "Importance sampling" (the IWAE bound); free bits in "VAEs in practice" (the Gaussian
+decoder's log-likelihood and the continuous Bernoulli's normalizer are in
+:mod:`vae_tutorial.likelihoods`).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
 
 from vae_tutorial._checks import (
     check_broadcast,
+    check_elbo_shapes,
+    check_log_weights,
     check_real,
     check_reduction,
     check_same_shape,
     check_samples,
+    check_targets,
     check_tensor,
     is_validation_enabled,
-    read_values,
+    order_hint,
     reduce,
     set_validation,
     shape_str,
@@ -67,6 +71,7 @@ __all__ = [
     "is_validation_enabled",
     "iwae_bound",
     "kl_normal_normal",
+    "kl_free_bits",
     "kl_normal_std_normal",
     "log_bernoulli",
     "log_normal_diag",
@@ -187,16 +192,6 @@ def log_standard_normal(z: torch.Tensor, *, reduction: str = "none") -> torch.Te
     return reduce(log_prob, reduction, "z")
 
 
-def _check_targets(x: torch.Tensor, hint: Callable[[], str] | None = None) -> None:
-    """Bernoulli targets lie in [0, 1] (skipped under ``torch.func.vmap``: values unreadable);
-    ``hint()``, computed only on failure, is appended to the message."""
-    if read_values(lambda: bool(((x < 0) | (x > 1)).any())):
-        raise ValueError(
-            "x must lie in [0, 1] (Bernoulli targets); got values in "
-            f"[{float(x.min()):.4g}, {float(x.max()):.4g}]{hint() if hint else ''}"
-        )
-
-
 def log_bernoulli(
     x: torch.Tensor, logits: torch.Tensor, *, reduction: str = "none"
 ) -> torch.Tensor:
@@ -252,7 +247,7 @@ def log_bernoulli(
         check_tensor("x", x, min_dim=1)
         check_tensor("logits", logits, min_dim=1)
         check_broadcast("logits", logits, "x", x)
-        _check_targets(x)
+        check_targets(x)
     return reduce(_log_bernoulli(x, logits), reduction, "x")
 
 
@@ -314,6 +309,61 @@ def kl_normal_std_normal(
     # KL = 1/2 \sum_j [\mu_j^2 + \sigma_j^2 - 1 - \log\sigma_j^2]
     kl = 0.5 * (mu.pow(2) + torch.exp(logvar) - 1.0 - logvar).sum(-1)
     return reduce(kl, reduction, "mu")
+
+
+def kl_free_bits(mu: torch.Tensor, logvar: torch.Tensor, *, free_bits: float) -> torch.Tensor:
+    r"""The KL term with free bits: each latent unit's batch-mean KL, floored at ``free_bits``.
+
+    .. math::
+        \tilde R = \sum_{u=1}^{L} \max\Big(\lambda,\ \frac1B \sum_{b=1}^B
+        \mathrm{KL}\big(q(z_u \mid x_b) \,\|\, \mathcal{N}(0, 1)\big)\Big)
+
+    A unit whose KL is below :math:`\lambda` nats costs :math:`\lambda` whatever its posterior,
+    so the objective has no gradient pushing it further towards the prior; with
+    :math:`\lambda = 0` it is the mean of :func:`kl_normal_std_normal`. The maximum acts on the
+    batch mean, so there is no ``reduction``: the value is one number per batch.
+
+    Args:
+        mu: Means of :math:`q(z \mid x)`.
+        logvar: Log-variances, the shape of ``mu``.
+        free_bits: :math:`\lambda`, nats per latent unit, a real number :math:`\ge 0`.
+
+    Shape:
+        - mu, logvar: :math:`(*, L)`, e.g. ``(B, L)``; all dims but the last are averaged.
+        - Output: scalar.
+
+    Returns:
+        :math:`\tilde R` in nats per example (:math:`\ge` the mean KL, :math:`\ge L\lambda`).
+
+    Raises:
+        TypeError: If an input is not a floating-point tensor or ``free_bits`` not a real number.
+        ValueError: If shapes differ, values are not finite, the batch is empty or
+            ``free_bits < 0``.
+
+    References:
+        Kingma, Salimans, Jozefowicz, Chen, Sutskever & Welling (2016), appendix C, eq. 15.
+
+    Examples:
+        >>> import torch
+        >>> from vae_tutorial import losses
+        >>> mu = torch.tensor([[2.0, 0.0]])          # unit 1: KL 2 nats; unit 2: KL 0
+        >>> logvar = torch.zeros(1, 2)
+        >>> losses.kl_free_bits(mu, logvar, free_bits=0.5)   # max(0.5, 2) + max(0.5, 0)
+        tensor(2.5000)
+
+    Introduced in the chapter "VAEs in practice".
+    """
+    check_real("free_bits", free_bits, minimum=0.0)
+    if is_validation_enabled():
+        check_tensor("mu", mu, min_dim=1)
+        check_tensor("logvar", logvar, min_dim=1)
+        check_same_shape("logvar", logvar, "mu", mu)
+    if mu.numel() == 0:
+        raise ValueError(f"mu must hold at least one example; got shape {shape_str(mu.shape)}")
+    # KL_u = 1/2 [\mu_u^2 + \sigma_u^2 - 1 - \log\sigma_u^2], averaged over the batch
+    kl_unit = (0.5 * (mu.pow(2) + torch.exp(logvar) - 1.0 - logvar)).reshape(-1, mu.shape[-1])
+    # \tilde R = \sum_u \max(\lambda, mean_b KL_{b,u})
+    return torch.clamp(kl_unit.mean(0), min=free_bits).sum()
 
 
 def kl_normal_normal(
@@ -401,39 +451,6 @@ def kl_normal_normal(
     return reduce(kl, reduction, "mu_q")
 
 
-def _check_elbo_shapes(x: torch.Tensor, logits: torch.Tensor, mu: torch.Tensor) -> None:
-    """The shapes of :func:`elbo`'s arguments, each error blaming the one that disagrees."""
-    batch = mu.shape[:-1]
-    # logits, (B, D) or (K, B, D), and mu agree on the batch and x alone differs: blame x
-    agree = logits.shape[:-1] == batch or logits.shape[1:-1] == batch
-    if agree and x.shape[:-1] != batch:
-        raise ValueError(
-            f"x must have the batch shape {shape_str(batch)} of mu {shape_str(mu.shape)} and "
-            f"logits {shape_str(logits.shape)}, plus the data dim; got {shape_str(x.shape)}"
-        )
-    if logits.shape != x.shape and logits.shape[1:] != x.shape:
-        hint = ""
-        if logits.dim() == x.dim() + 1 and logits.shape[0] == x.shape[0]:
-            hint = (
-                "; samples go along dim 0, (K, B, D): if yours are (B, K, D), pass "
-                "logits.transpose(0, 1)"
-            )
-        raise ValueError(
-            f"logits must have the shape of x {shape_str(x.shape)} or (K, *x.shape); "
-            f"got {shape_str(logits.shape)}{hint}"
-        )
-
-
-def _order_hint(logits: torch.Tensor) -> str:
-    """A hint for targets outside [0, 1] when the logits would pass as targets: swapped?"""
-    if read_values(lambda: bool(((logits >= 0) & (logits <= 1)).all())):
-        return (
-            "; logits lie in [0, 1]: were x and logits swapped? The order is "
-            "elbo(x, logits, mu, logvar)"
-        )
-    return ""
-
-
 def elbo(
     x: torch.Tensor,
     logits: torch.Tensor,
@@ -511,13 +528,13 @@ def elbo(
         check_tensor("logvar", logvar, min_dim=1)
         check_same_shape("logvar", logvar, "mu", mu)
         check_real("beta", beta, minimum=0.0)
-        _check_elbo_shapes(x, logits, mu)
+        check_elbo_shapes(x, logits, mu)
         if mu.shape[:-1] != x.shape[:-1]:
             raise ValueError(
                 f"mu must have the batch shape of x {shape_str(x.shape[:-1])} plus a latent dim; "
                 f"got {shape_str(mu.shape)}"
             )
-        _check_targets(x, lambda: _order_hint(logits))
+        check_targets(x, lambda: order_hint(logits))
     # (1/K) \sum_k \log p(x | z^{(k)}): one sample per example when logits has the shape of x
     log_px_z = _log_bernoulli(x, logits)
     if log_px_z.dim() > x.dim() - 1:
@@ -558,10 +575,6 @@ def negative_elbo(
     Introduced in the chapter "A VAE on real digits".
     """
     return -elbo(x, logits, mu, logvar, beta=beta, reduction=reduction)
-
-
-def _check_log_weights(log_weights: torch.Tensor) -> None:
-    check_tensor("log_weights", log_weights, min_dim=1)
 
 
 def elbo_mc(log_weights: torch.Tensor, *, reduction: str = "mean") -> torch.Tensor:
@@ -605,7 +618,7 @@ def elbo_mc(log_weights: torch.Tensor, *, reduction: str = "mean") -> torch.Tens
     """
     check_reduction(reduction)
     if is_validation_enabled():
-        _check_log_weights(log_weights)
+        check_log_weights(log_weights)
     # K = 0 has no mean (and no log K): refused even with validation off, the test is free
     check_samples("log_weights", log_weights)
     # \hat L = (1/K) \sum_k \log w_k

@@ -191,7 +191,7 @@ def evaluate(
         xb = x[start : start + batch_size].to(device)
         mu, logvar = model.encode(xb)
         z = mu + torch.exp(0.5 * logvar) * torch.randn(mu.shape, generator=g, device=device)
-        total += float(losses.elbo(xb, model.decode(z), mu, logvar, beta=beta, reduction="sum"))
+        total += float(_elbo(model, xb, model.decode(z), mu, logvar, beta, reduction="sum"))
     model.train(was_training)
     return total / x.shape[0]
 
@@ -230,14 +230,31 @@ def _adam(params: list[torch.nn.Parameter], lr: float) -> torch.optim.Adam:
         return torch.optim.Adam(params, lr=lr, foreach=True)
 
 
-def _objective(model: VAE, x: torch.Tensor, objective: str, k: int, beta: float) -> torch.Tensor:
+def _elbo(model: VAE, xb: torch.Tensor, out: torch.Tensor, mu: torch.Tensor,
+          logvar: torch.Tensor, beta: float, free_bits: float = 0.0,
+          reduction: str = "mean") -> torch.Tensor:
+    """The (beta-)ELBO of the model's likelihood; with ``free_bits`` the KL of
+    :func:`~vae_tutorial.losses.kl_free_bits` (chapter "VAEs in practice")."""
+    if getattr(model, "likelihood", "bernoulli") == "bernoulli" and not free_bits:
+        return losses.elbo(xb, out, mu, logvar, beta=beta, reduction=reduction)
+    rec = model.decoder_log_prob(xb, out)  # (B,) or (K, B)
+    rec = rec.mean(0) if rec.dim() > 1 else rec
+    if free_bits:  # reduction "mean": the floor acts on the batch mean of each unit's KL
+        return rec.mean() - beta * losses.kl_free_bits(mu, logvar, free_bits=free_bits)
+    # L = E_q[\log p(x|z)] - \beta KL(q(z|x) || N(0, I))
+    bound = rec - beta * losses.kl_normal_std_normal(mu, logvar, reduction="none")
+    return bound.mean() if reduction == "mean" else bound.sum()
+
+
+def _objective(model: VAE, xb: torch.Tensor, objective: str, k: int, beta: float,
+               free_bits: float = 0.0) -> torch.Tensor:
     """The minibatch estimate of the bound (nats per example, the batch mean), not detached."""
     if objective == "elbo":
-        logits, mu, logvar = model(x, n_samples=k if k > 1 else None)
+        logits, mu, logvar = model(xb, n_samples=k if k > 1 else None)
         # \tilde L = (1/B) sum_i [ (1/K) sum_k log p(x_i | z_ik) - beta KL(q(z | x_i) || p(z)) ]
-        return losses.elbo(x, logits, mu, logvar, beta=beta)
+        return _elbo(model, xb, logits, mu, logvar, beta, free_bits)
     # \tilde L_K = (1/B) sum_i log (1/K) sum_k w_ik   (Burda et al. 2016, eq. 8)
-    return losses.iwae_bound(model.log_weights(x, k))
+    return losses.iwae_bound(model.log_weights(xb, k))
 
 
 def training_step(
@@ -248,6 +265,7 @@ def training_step(
     objective: str = "elbo",
     k: int = 1,
     beta: float = 1.0,
+    free_bits: float = 0.0,
 ) -> torch.Tensor:
     r"""One step of stochastic gradient ascent on the bound, jointly in :math:`(\theta, \phi)`.
 
@@ -264,6 +282,8 @@ def training_step(
         objective: ``"elbo"`` or ``"iwae"``.
         k: Samples per example (K).
         beta: KL weight (``objective="elbo"`` only).
+        free_bits: Nats per latent unit below which the KL is not penalized (free bits,
+            Kingma et al. 2016; chapter "VAEs in practice"); 0 switches it off.
 
     Shape:
         - x: :math:`(B, D)`.
@@ -295,7 +315,7 @@ def training_step(
     """
     if objective not in _OBJECTIVES:
         raise ValueError(f"objective: expected 'elbo' or 'iwae', got {objective!r}")
-    bound = _objective(model, x, objective, k, beta)
+    bound = _objective(model, x, objective, k, beta, free_bits)
     optimizer.zero_grad(set_to_none=True)
     # gradient ascent on the bound = descent on its negative, in theta and phi at once
     (-bound).backward()
@@ -320,6 +340,8 @@ def train(
     resume_from: str | os.PathLike[str] | None = None,
     progress: bool = True,
     validate: bool = False,
+    warmup_steps: int = 0,
+    free_bits: float = 0.0,
     **removed: object,
 ) -> History:
     r"""Fit ``model`` by maximizing the ELBO (or the IWAE bound) with Adam.
@@ -382,6 +404,14 @@ def train(
             The other arguments (and the data) must be the run's own; ``model`` must have the
             same architecture. Usually the same file as ``checkpoint_path``.
         progress: Show a tqdm progress bar.
+        warmup_steps: KL warm-up (Bowman et al. 2016): the KL weight rises linearly from
+            ``beta / warmup_steps`` at the first step to ``beta`` at step ``warmup_steps`` and
+            stays there; 0 (default) trains with ``beta`` throughout. The validation ELBO
+            always uses ``beta``. Introduced in the chapter "VAEs in practice".
+        free_bits: Free bits (Kingma et al. 2016), nats per latent unit: the KL term of
+            :func:`~vae_tutorial.losses.kl_free_bits`, each unit's batch-mean KL floored at
+            ``free_bits`` (``objective="elbo"`` only; 0, the default, is the plain KL). The
+            validation ELBO is the plain one. Introduced in the chapter "VAEs in practice".
         validate: Keep the per-call input checks of :mod:`vae_tutorial.losses` on during
             training (off by default for speed; the inputs are checked once up front).
         **removed: ``x_test=`` (the former name of ``x_val``) raises a ``TypeError`` that says
@@ -446,7 +476,14 @@ def train(
         check_positive_int(name, value)
     check_real("lr", lr, minimum=0.0)
     check_real("beta", beta, minimum=0.0)
+    check_real("free_bits", free_bits, minimum=0.0)
+    if isinstance(warmup_steps, bool) or not isinstance(warmup_steps, int):
+        raise TypeError(f"warmup_steps must be an int; got {type(warmup_steps).__name__}")
+    if warmup_steps < 0:
+        raise ValueError(f"warmup_steps must be >= 0; got {warmup_steps}")
     check_seed("seed", seed)
+    if free_bits and objective != "elbo":
+        raise ValueError(f"free_bits needs objective='elbo'; got objective={objective!r}")
     if objective not in _OBJECTIVES:
         raise ValueError(f"objective must be 'elbo' or 'iwae'; got {objective!r}")
     for name, x in (("x_train", x_train), ("x_val", x_val)):
@@ -463,6 +500,8 @@ def train(
         n_train=int(x_train.shape[0]), n_val=None if x_val is None else int(x_val.shape[0]),
         data_dim=int(x_train.shape[1]),
     )
+    if warmup_steps or free_bits:  # (only then: checkpoints of plain runs keep their config)
+        config.update(warmup_steps=int(warmup_steps), free_bits=float(free_bits))
     resumed = None
     if resume_from is not None:
         resumed = load_resumable("resume_from", resume_from, config, epochs)
@@ -536,7 +575,11 @@ def train(
                     xb = x_train.index_select(0, batch)  # (B, D)
                     if dynamic_binarization:
                         xb = torch.bernoulli(xb, generator=g_device)
-                    bound = training_step(model, opt, xb, objective=objective, k=k, beta=beta)
+                    # KL warm-up: \beta_t = \beta \min(1, t / T)    (Bowman et al. 2016)
+                    step = (epoch - 1) * steps + i + 1
+                    beta_t = beta * min(1.0, step / warmup_steps) if warmup_steps else beta
+                    bound = training_step(model, opt, xb, objective=objective, k=k, beta=beta_t,
+                                          free_bits=free_bits)
                     pending.append(bound)
                     total += pending[-1] * xb.shape[0]
                     bar.update()

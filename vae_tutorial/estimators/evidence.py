@@ -376,6 +376,11 @@ def log_likelihood(
         raise TypeError(
             f"model must have encode(x) and decode(z) methods; got {type(model).__name__}"
         )
+    if getattr(model, "likelihood", "bernoulli") != "bernoulli":
+        raise ValueError(
+            "model must have a Bernoulli decoder (log_likelihood weighs with log_bernoulli); got "
+            f"likelihood={model.likelihood!r}: use losses.iwae_bound(model.log_weights(x, k))"
+        )
     check_positive_int("k", k)
     check_positive_int("chunk_size", chunk_size)
     check_seed("seed", seed)

@@ -27,6 +27,7 @@ displayed through its ``_repr_mimebundle_``.
 
 from vae_tutorial.explorers.bayes import bayes_grid_explorer
 from vae_tutorial.explorers.change_of_variables import change_of_variables_explorer
+from vae_tutorial.explorers.collapse import unit_kl_explorer
 from vae_tutorial.explorers.decoder import interpolation_explorer, latent_traversal_explorer
 from vae_tutorial.explorers.elbo import elbo_explorer
 from vae_tutorial.explorers.gradients import gradient_variance_explorer
@@ -45,4 +46,5 @@ __all__ = [
     "interpolation_explorer",
     "kl_explorer",
     "latent_traversal_explorer",
+    "unit_kl_explorer",
 ]

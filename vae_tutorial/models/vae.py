@@ -1,4 +1,4 @@
-r"""The variational autoencoder: an MLP encoder and a Bernoulli MLP decoder.
+r"""The variational autoencoder: an MLP encoder and a Bernoulli (or Gaussian) MLP decoder.
 
 :class:`VAE`: encoder :math:`q_\phi(z \mid x)` and decoder :math:`p_\theta(x \mid z)` with a
 standard normal prior (Kingma & Welling 2014, appendix C).
@@ -11,8 +11,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from vae_tutorial import losses
-from vae_tutorial._checks import check_last_dim, check_positive_int
+from vae_tutorial import likelihoods, losses
+from vae_tutorial._checks import check_last_dim, check_positive_int, check_real
 from vae_tutorial.sampling import reparameterize
 
 __all__ = ["VAE"]
@@ -30,6 +30,13 @@ class VAE(nn.Module):
         hidden_dim: Width of the hidden layer of encoder and decoder.
         latent_dim: L, dimension of :math:`z`.
         activation: ``"relu"`` (default) or ``"tanh"`` (as in the paper).
+        likelihood: ``"bernoulli"`` (default; ``decode`` returns logits) or ``"gaussian"``
+            (``decode`` returns the means of :math:`\mathcal{N}(x; \mu_\theta(z), \sigma^2 I)`,
+            one variance shared by all pixels; chapter "VAEs in practice").
+        decoder_logvar: Gaussian only: :math:`\log\sigma^2`, a fixed real number, or
+            ``"learned"`` (default; a parameter starting at 0, the :math:`\sigma`-VAE of
+            Rybkin et al. 2021). Stored as the 0-dim tensor ``self.decoder_logvar`` (``None``
+            for a Bernoulli decoder).
 
     Shape:
         - x: :math:`(B, D)` with values in [0, 1].
@@ -59,6 +66,8 @@ class VAE(nn.Module):
         hidden_dim: int = 400,
         latent_dim: int = 20,
         activation: str = "relu",
+        likelihood: str = "bernoulli",
+        decoder_logvar: float | str | None = None,
     ) -> None:
         super().__init__()
         for name, value in (
@@ -70,6 +79,7 @@ class VAE(nn.Module):
         if activation not in ("relu", "tanh"):
             raise ValueError(f"activation must be 'relu' or 'tanh'; got {activation!r}")
         act = nn.ReLU if activation == "relu" else nn.Tanh
+        self.likelihood = _check_likelihood(likelihood, decoder_logvar)
         self.data_dim, self.hidden_dim, self.latent_dim = data_dim, hidden_dim, latent_dim
         self.encoder = nn.Sequential(nn.Linear(data_dim, hidden_dim), act())
         # one linear layer gives both heads: (B, H) -> (B, 2L), split into mu and logvar
@@ -77,6 +87,64 @@ class VAE(nn.Module):
         self.decoder = nn.Sequential(
             nn.Linear(latent_dim, hidden_dim), act(), nn.Linear(hidden_dim, data_dim)
         )
+        if likelihood == "bernoulli":
+            self.register_buffer("decoder_logvar", None)
+        elif decoder_logvar is None or decoder_logvar == "learned":
+            self.decoder_logvar = nn.Parameter(torch.zeros(()))
+        else:
+            self.register_buffer("decoder_logvar", torch.tensor(float(decoder_logvar)))
+
+    def decoder_log_prob(self, x: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
+        r""":math:`\log p_\theta(x \mid z)` from the decoder's output ``out = decode(z)``.
+
+        Bernoulli: :func:`~vae_tutorial.losses.log_bernoulli` of the logits; Gaussian:
+        :func:`~vae_tutorial.likelihoods.log_gaussian` with the shared ``decoder_logvar``.
+
+        Shape:
+            - x: :math:`(B, D)`; out: :math:`(B, D)` or :math:`(K, B, D)`.
+            - Output: :math:`(B)` or :math:`(K, B)`, nats per example.
+
+        Examples:
+            >>> import torch
+            >>> from vae_tutorial.models import VAE
+            >>> model = VAE(data_dim=3, hidden_dim=4, latent_dim=2, likelihood="gaussian",
+            ...             decoder_logvar=0.0)
+            >>> model.decoder_log_prob(torch.zeros(1, 3), torch.zeros(1, 3))  # -3/2 log(2 pi)
+            tensor([-2.7568])
+
+        Introduced in the chapter "VAEs in practice".
+        """
+        if self.likelihood == "bernoulli":
+            return losses.log_bernoulli(x, out)
+        # \log N(x; \mu_\theta(z), \sigma^2 I), one \sigma^2 for every pixel
+        return likelihoods.log_gaussian(x, out, self.decoder_logvar)
+
+    def log_joint(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        r""":math:`\log p_\theta(x, z) = \log p_\theta(x \mid z) + \log \mathcal{N}(z; 0, I)`.
+
+        The same interface as :meth:`LinearGaussian.log_joint
+        <vae_tutorial.models.LinearGaussian.log_joint>`, so the grid functions of
+        :mod:`vae_tutorial.quadrature` give a small VAE's exact evidence (a 1-D or 2-D latent).
+
+        Shape:
+            - x: :math:`(B, D)`; z: :math:`(*, B, L)` or broadcastable, e.g. ``(N, 1, L)``.
+            - Output: the broadcast batch shape, e.g. ``(N, B)``, nats.
+
+        Examples:
+            >>> import torch
+            >>> from vae_tutorial import quadrature
+            >>> from vae_tutorial.models import VAE
+            >>> _ = torch.manual_seed(0)
+            >>> model = VAE(data_dim=4, hidden_dim=8, latent_dim=1)
+            >>> x = torch.tensor([[1.0, 0.0, 1.0, 1.0]])
+            >>> log_px = quadrature.grid_log_evidence(model, x, n_per_dim=400, lim=8.0)
+            >>> bool(log_px < 0), tuple(log_px.shape)               # nats, one per image
+            (True, (1,))
+
+        Introduced in the chapter "Using the package in homework".
+        """
+        # \log p(x, z) = \log p(x | z) + \log p(z)
+        return self.decoder_log_prob(x, self.decode(z)) + losses.log_standard_normal(z)
 
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         r"""Parameters of :math:`q_\phi(z \mid x) = \mathcal{N}(\mu, \operatorname{diag}\sigma^2)`.
@@ -203,7 +271,7 @@ class VAE(nn.Module):
         logits = self.decode(z)  # (K, B, D)
         # \log w = \log p(x|z) + \log p(z) - \log q(z|x)
         return (
-            losses.log_bernoulli(x, logits)
+            self.decoder_log_prob(x, logits)
             + losses.log_standard_normal(z)
             - losses.log_normal_diag(z, mu, logvar)
         )
@@ -211,7 +279,7 @@ class VAE(nn.Module):
     @torch.no_grad()
     def sample(self, n: int, *, generator: torch.Generator | None = None) -> torch.Tensor:
         r"""Pixel probabilities :math:`\operatorname{sigmoid}(\text{logits})` of ``n`` draws from
-        the prior.
+        the prior (for a Gaussian decoder, its means).
 
         Shape:
             - Output: :math:`(n, D)`, values in (0, 1).
@@ -228,4 +296,20 @@ class VAE(nn.Module):
         check_positive_int("n", n)
         p = next(self.parameters())
         z = torch.randn(n, self.latent_dim, generator=generator, dtype=p.dtype, device=p.device)
+        if self.likelihood == "gaussian":  # the decoder's means (chapter "VAEs in practice")
+            return self.decode(z)
         return torch.sigmoid(self.decode(z))
+
+
+def _check_likelihood(likelihood: object, decoder_logvar: object) -> str:
+    """The VAE's ``likelihood`` after checking it and ``decoder_logvar``."""
+    if likelihood not in ("bernoulli", "gaussian"):
+        raise ValueError(f"likelihood must be 'bernoulli' or 'gaussian'; got {likelihood!r}")
+    if likelihood == "bernoulli" and decoder_logvar is not None:
+        raise ValueError(
+            "decoder_logvar is for likelihood='gaussian' only; got likelihood='bernoulli' and "
+            f"decoder_logvar={decoder_logvar!r}"
+        )
+    if likelihood == "gaussian" and decoder_logvar not in (None, "learned"):
+        check_real("decoder_logvar", decoder_logvar)
+    return likelihood

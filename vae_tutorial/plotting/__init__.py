@@ -16,6 +16,8 @@ labels with units and a title that says what to see.
   (chapters "Reparameterization" and "The joint-likelihood view").
 * ``vae_tutorial.plotting.digits``: images, reconstructions, history, latent space, manifold,
   rate and distortion (chapter "A VAE on real digits").
+* ``vae_tutorial.plotting.practice``: the KL per latent unit, the aggregate posterior against
+  the prior (chapter "VAEs in practice").
 
 Introduced across the chapters; the image figures in "A VAE on real digits".
 """
@@ -40,6 +42,7 @@ from vae_tutorial.plotting.latent_models import (
     plot_evidence_cost,
     plot_shallow_vs_deep,
 )
+from vae_tutorial.plotting.practice import plot_aggregate_posterior, plot_unit_kl
 from vae_tutorial.plotting.reparameterization import (
     plot_change_of_variables,
     plot_gradient_variance,
@@ -70,6 +73,8 @@ __all__ = [
     "plot_jensen",
     "plot_kl_fits",
     "plot_latent_scatter",
+    "plot_aggregate_posterior",
+    "plot_unit_kl",
     "plot_manifold",
     "plot_mc_convergence",
     "plot_rate_distortion",
