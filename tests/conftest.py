@@ -22,6 +22,7 @@ import pytest
 import torch
 
 from vae_tutorial import losses
+from vae_tutorial.models import LinearGaussian
 
 SEED = 20240601
 
@@ -95,3 +96,19 @@ def mnist():
     from vae_tutorial import data
 
     return data.load_mnist()
+
+
+# The linear-Gaussian tests' model and data (see lg_fixtures.py for the helpers that go with them)
+@pytest.fixture
+def model() -> LinearGaussian:
+    return LinearGaussian.random(data_dim=4, latent_dim=2, noise_std=0.6, seed=3).requires_grad_(
+        False
+    )
+
+
+@pytest.fixture
+def data(model, generator):  # noqa: ANN001, ANN201
+    x, _ = model.sample(5, generator=generator)
+    mu = torch.randn(5, 2, dtype=torch.float64, generator=generator)
+    logvar = 0.5 * torch.randn(5, 2, dtype=torch.float64, generator=generator) - 1.0
+    return x, mu, logvar

@@ -57,7 +57,7 @@ def test_a_hand_written_algorithm_1_loop_reproduces_train(objective, k, beta):
     assert history.best_epoch == best + 1
     torch.testing.assert_close(history.train_elbo, means, rtol=1e-5, atol=1e-5)
     if best == 1:  # the final state is the best one: the parameters agree
-        for a, b in zip(by_hand.parameters(), packaged.parameters()):
+        for a, b in zip(by_hand.parameters(), packaged.parameters(), strict=True):
             torch.testing.assert_close(a, b)
 
 

@@ -8,36 +8,11 @@ import math
 
 import pytest
 import torch
-from torch.distributions import MultivariateNormal, Normal
+from lg_fixtures import F64
+from torch.distributions import Normal
 
 from vae_tutorial import variational
 from vae_tutorial.models import GaussianMixture, LinearGaussian
-
-F64 = torch.float64
-
-
-def within_4se(estimate, se, exact, what):  # noqa: ANN001
-    ok = ((estimate - exact).abs() <= 4 * se).all()
-    assert ok, f"{what}: estimate {estimate} exact {exact} standard error {se}"
-
-
-@pytest.fixture
-def model() -> LinearGaussian:
-    return LinearGaussian.random(data_dim=4, latent_dim=2, noise_std=0.6, seed=3).requires_grad_(
-        False
-    )
-
-
-@pytest.fixture
-def data(model, generator):
-    x, _ = model.sample(5, generator=generator)
-    mu = torch.randn(5, 2, dtype=F64, generator=generator)
-    logvar = 0.5 * torch.randn(5, 2, dtype=F64, generator=generator) - 1.0
-    return x, mu, logvar
-
-
-def q_dist(mu, logvar):  # noqa: ANN001, ANN201
-    return MultivariateNormal(mu, covariance_matrix=torch.diag_embed(logvar.exp()))
 
 
 def test_fit_gaussian_1d_forward_matches_mixture_moments_and_reverse_seeks_a_mode():

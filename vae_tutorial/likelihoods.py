@@ -40,9 +40,9 @@ def log_gaussian(
         \log \mathcal{N}(x; m, \sigma^2 I_D)
         = -\frac{D}{2}\log(2\pi\sigma^2) - \frac{\lVert x - m \rVert^2}{2\sigma^2}
 
-    :func:`log_normal_diag` with ``logvar`` broadcast to the shape of ``mean``: a scalar
-    ``logvar`` is the shared variance of the :math:`\sigma`-VAE, a ``(D,)`` one a variance per
-    pixel.
+    :func:`~vae_tutorial.losses.log_normal_diag` with ``logvar`` broadcast to the shape of
+    ``mean``: a scalar ``logvar`` is the shared variance of the :math:`\sigma`-VAE, a ``(D,)``
+    one a variance per pixel.
 
     Args:
         x: Data, e.g. grey values in [0, 1].
@@ -108,10 +108,10 @@ def continuous_bernoulli_log_normalizer(
         = \frac{\ell}{\tanh(\ell / 2)} \ \ge 2,
         \qquad \lambda = \operatorname{sigmoid}(\ell),
 
-    with :math:`C(1/2) = 2`. So :func:`log_bernoulli` plus this is the log density
-    :math:`\log \mathcal{CB}(x; \lambda)`. Computed from the logits: :math:`\log C = \log|\ell| -
-    \log(1 - e^{-|\ell|}) + \log(1 + e^{-|\ell|})`, and by its Taylor series
-    :math:`\log 2 + \ell^2/12 - 7\ell^4/1440` for :math:`|\ell| < 10^{-2}`.
+    with :math:`C(1/2) = 2`. So :func:`~vae_tutorial.losses.log_bernoulli` plus this is the log
+    density :math:`\log \mathcal{CB}(x; \lambda)`. Computed from the logits:
+    :math:`\log C = \log|\ell| - \log(1 - e^{-|\ell|}) + \log(1 + e^{-|\ell|})`, and by its
+    Taylor series :math:`\log 2 + \ell^2/12 - 7\ell^4/1440` for :math:`|\ell| < 10^{-2}`.
 
     Args:
         logits: Decoder logits :math:`\ell`.

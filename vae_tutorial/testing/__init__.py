@@ -9,7 +9,7 @@ function of the same name (:mod:`vae_tutorial.losses`, or
   different so that a reduction over the wrong dim shows), saturated logits
   (:math:`|\text{logit}| = 40`), underflowing and overflowing weights (:math:`\log w \approx \mp
   1000`), extreme log-variances (:math:`\log\sigma^2 = \pm 30`), in float64 and float32, with
-  the tolerances of :data:`TOLERANCES`; the gradients too, in float64;
+  the tolerances of ``testing.TOLERANCES``; the gradients too, in float64;
 * **by properties that need no reference**: KL :math:`\ge 0` and zero at :math:`q = p`; the ELBO
   below the exact :math:`\log p(x)` of a small Bernoulli VAE (computed by quadrature) for every
   :math:`q`; the IWAE bound equal to the weight at ``K = 1``, above the mean of the log weights,

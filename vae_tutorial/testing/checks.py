@@ -56,7 +56,7 @@ _COMMON_ARGS = """
         reduction: ``None`` (default): ``fn`` takes the keyword ``reduction`` and is checked
             with ``"none"``, ``"mean"`` and ``"sum"``. ``"none"``, ``"mean"`` or ``"sum"``:
             ``fn`` is called without it and must perform that reduction.
-        dtypes: The dtypes to check, among those of :data:`TOLERANCES`.
+        dtypes: The dtypes to check, among those of ``testing.TOLERANCES``.
         reference: Compare with the package's function on generated inputs (default).
         properties: Check the properties that need no reference (default).
         seed: Seed of the generated inputs.
