@@ -98,6 +98,15 @@ def _figure(name: str):  # noqa: C901
     if name == "plot_rate_distortion":
         return plotting.plot_rate_distortion([42.2, 19.6, 6.0], [97.7, 111.3, 148.7],
                                              [0.25, 1, 4])
+    if name == "plot_unit_kl":
+        kl = {run: torch.rand(16, generator=g).tolist()
+              for run in ("ELBO (beta = 1)", "beta = 3", "beta = 3, KL warm-up", "free bits")}
+        return plotting.plot_unit_kl(kl, free_bits=0.1)
+    if name == "plot_aggregate_posterior":
+        grid = torch.linspace(-3.5, 3.5, 41)
+        zz = torch.stack(torch.meshgrid(grid, grid, indexing="ij"), -1)
+        return plotting.plot_aggregate_posterior(grid, -0.3 * zz.pow(2).sum(-1),
+                                                 torch.randn(200, 2, generator=g))
     raise KeyError(name)
 
 

@@ -38,7 +38,7 @@ def plot_unit_kl(
         if free_bits is not None:
             ax.axhline(free_bits, color=OKABE_ITO[7], ls="--", lw=1)
         ax.set_yscale("log")
-        ax.set_title(name, fontsize=10)
+        ax.set_title(name, fontsize=11)
         ax.set_xlabel("unit (rank)")
         ax.grid(alpha=0.3, axis="y")
     axes[0].set_ylabel("KL of the unit (nats per example)")
