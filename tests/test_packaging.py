@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -73,3 +74,16 @@ def test_importing_losses_loads_no_training_plotting_or_widget_library():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, cwd=ROOT)
     assert out.stdout.strip() == "[]"
+
+
+def test_the_wheel_holds_every_module_of_the_package(tmp_path):
+    """Every .py file under vae_tutorial/ is in the built wheel (a fresh-clone CI run found
+    vae_tutorial.models missing: the subpackages were not listed)."""
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps",
+                    "--wheel-dir", str(tmp_path), str(ROOT)], check=True, capture_output=True)
+    (wheel,) = tmp_path.glob("vae_tutorial-*.whl")
+    with zipfile.ZipFile(wheel) as z:
+        shipped = {n for n in z.namelist() if n.startswith("vae_tutorial/")}
+    wanted = {p.relative_to(ROOT).as_posix() for p in (ROOT / "vae_tutorial").rglob("*.py")}
+    assert not wanted - shipped, sorted(wanted - shipped)
+    assert "vae_tutorial/py.typed" in shipped
