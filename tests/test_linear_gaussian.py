@@ -140,20 +140,3 @@ def test_kl_decomposition_of_chapter_2(model, data):
         + model.log_evidence(x)
     )
     torch.testing.assert_close(rhs, lhs, rtol=0, atol=1e-10)
-
-
-@pytest.mark.parametrize("latent_dim", [1, 3])
-def test_naive_mc_relative_variance_theorem_of_chapter_1(latent_dim):
-    # Var[p(x|z)] / p(x)^2 = rho^L - 1 for W = I, b = 0, x = 0, z ~ N(0, I)
-    sigma, k = 0.5, 400_000
-    rho = (1 + sigma**2) / (sigma * math.sqrt(2 + sigma**2))
-    eye = torch.eye(latent_dim, dtype=F64)
-    m = LinearGaussian(eye, torch.zeros(latent_dim, dtype=F64), sigma).requires_grad_(False)
-    x0 = torch.zeros(1, latent_dim, dtype=F64)
-    z = torch.randn(k, 1, latent_dim, dtype=F64, generator=torch.Generator().manual_seed(7))
-    w = (m.log_likelihood(x0, z) - m.log_evidence(x0)).exp()[:, 0]  # w / p(x), mean 1
-    # the 4th moment sets the standard error of the sample variance
-    rel_var, exact = w.var().item(), rho**latent_dim - 1
-    se = math.sqrt((((w - 1) ** 2 - exact) ** 2).mean().item() / k)
-    assert abs(rel_var - exact) < 4 * se, (k, rel_var, se, exact)
-    assert abs(w.mean().item() - 1.0) < 4 * w.std().item() / math.sqrt(k)
