@@ -13,8 +13,9 @@ r"""What the browser tests of the explorers share (``tests/test_explorer_*.py``)
 
 A chapter's test supplies the explorer's controls (``{parameter name: accessible name}``), a
 JavaScript function that reads the explorer's state (sliders, printed text, the Vega signals
-and datasets behind the numbers, the drawn paths) and a Python function that compares one state
-with :mod:`vae_tutorial` and returns the largest relative difference.
+and datasets behind the numbers, the drawn paths), built by :func:`explorer_state_js` from the
+shared readers of :data:`STATE_HELPERS_JS`, and a Python function that compares one state with
+:mod:`vae_tutorial` and returns the largest relative difference.
 """
 
 from __future__ import annotations
@@ -37,8 +38,9 @@ from test_browser import (
 )
 
 __all__ = ["HTML", "MAX_PAGE_BYTES", "MAX_RESPONSE_MS", "MIN_READOUT_PX", "MIN_TEXT_PX", "REL",
-           "SLIDERS_JS", "VIEWPORTS", "base_url", "browser", "check_response_times",
-           "check_text_sizes", "move_each_control", "open_explorer", "response_times"]
+           "SLIDERS_JS", "STATE_HELPERS_JS", "VIEWPORTS", "base_url", "browser",
+           "check_response_times", "check_text_sizes", "move_each_control", "open_explorer",
+           "explorer_state_js", "response_times"]
 
 TIMEOUT_MS = 60_000
 #: Closed forms: the page's full-precision numbers against the package, relative.
@@ -78,6 +80,54 @@ SLIDERS_JS = """
     sliders[i.getAttribute('aria-label')] = i.value; });
   const texts = [...el.querySelectorAll('svg text')].map((t) => t.textContent);
 """
+
+#: What the explorers' state readers share, after :data:`SLIDERS_JS` (see
+#: :func:`explorer_state_js`): ``lines``, the helpers ``datasets``, ``namedDatasets``, ``has``,
+#: ``rowsOf``, ``walkScene``, ``drawn`` and ``signalsOf``.
+STATE_HELPERS_JS = """
+  // the printed lines: each tspan of a multi-line text mark, or the text itself
+  const lines = [...el.querySelectorAll('svg text')].flatMap((t) => {
+    const spans = [...t.querySelectorAll('tspan')];
+    return spans.length ? spans.map((sp) => sp.textContent) : [t.textContent]; });
+  // every dataset (an array of rows, not empty) of the view's state: a context's own data,
+  // then its subcontexts', depth first
+  const datasets = () => {
+    const out = [];
+    (function walk(s) {
+      if (!s) return;
+      Object.values(s.data || {}).forEach((d) => {
+        if (Array.isArray(d) && d.length) out.push(d); });
+      Object.values(s.subcontext || {}).forEach(walk);
+    })(view.getState({signals: vega.falsy, data: vega.truthy, recurse: true}));
+    return out; };
+  // every named dataset of the view's runtime (not empty), the aggregated ones included
+  const namedDatasets = () => Object.keys(view._runtime.data).flatMap((name) => {
+    let d; try { d = view.data(name); } catch (e) { return []; }
+    return Array.isArray(d) && d.length ? [d] : []; });
+  // a test of a dataset: its first row has every one of these fields
+  const has = (...keys) => (d) => keys.every((k) => k in d[0]);
+  // the rows of the first dataset that passes `test`, each mapped by `row`; null if none does
+  const rowsOf = (sets, test, row) => { const d = sets.find(test); return d ? d.map(row) : null; };
+  // visit every node of the scenegraph, depth first; a visit that returns false stops descent
+  const walkScene = (visit) => {
+    (function walk(node) {
+      if (!node || visit(node) === false) return;
+      (node.items || []).forEach(walk);
+    })(view.scenegraph().root); };
+  // the drawn marks as one string, to see the figure change: the attributes of each element
+  const drawn = (selector = 'svg path', attrs = ['d'], sep = ' ') =>
+    [...el.querySelectorAll(selector)].map((p) => attrs.map((a) => p.getAttribute(a)).join(sep))
+      .join('|');
+  // the named signals' values
+  const signalsOf = (names) => Object.fromEntries(names.map((n) => [n, view.signal(n)]));
+"""
+
+
+def explorer_state_js(body: str) -> str:
+    """A JavaScript function of the explorer's element that reads its state: ``body`` runs
+    after :data:`SLIDERS_JS` and :data:`STATE_HELPERS_JS` (``view``, ``sliders``, ``texts``,
+    ``lines`` and the helpers) and returns the state, for :func:`move_each_control`."""
+    return "(el) => {" + SLIDERS_JS + STATE_HELPERS_JS + body + "}"
 
 # Time from a slider's input event to the chart recomputed and redrawn, in ms.
 RESPONSE_JS = """async ([el, label, value]) => {
@@ -201,8 +251,9 @@ def move_each_control(page, handle, viewport: str, controls: dict[str, str], sta
     printed numbers where ``texts_change(name)``, by default always).
 
     ``state_js`` is a JavaScript function of the explorer's element returning at least
-    ``sliders`` (accessible name -> value), ``texts`` and ``paths`` (the drawn marks); start it
-    with :data:`SLIDERS_JS`. On the phone each slider's track must be at least 150 px wide.
+    ``sliders`` (accessible name -> value), ``texts`` and ``paths`` (the drawn marks); build it
+    with :func:`explorer_state_js`. On the phone each slider's track must be at least 150 px
+    wide.
 
     Returns:
         The largest difference ``check`` returned and, per control, the set of values it took.

@@ -14,11 +14,11 @@ import pytest
 import torch
 from explorer_harness import (  # noqa: F401 (fixtures)
     REL,
-    SLIDERS_JS,
     VIEWPORTS,
     base_url,
     browser,
     check_response_times,
+    explorer_state_js,
     move_each_control,
     open_explorer,
     response_times,
@@ -30,36 +30,20 @@ BAYES_CONTROLS = {
     "s": "noise standard deviation σ (units of x)",
     "w": "weight w (units of x per unit of z)",
 }
-BAYES_STATE_JS = """(el) => {
-""" + SLIDERS_JS + """
-  const state = view.getState({signals: vega.falsy, data: vega.truthy, recurse: true});
-  let grid = [], summary = null;
-  (function walk(s) {
-    if (!s) return;
-    Object.values(s.data || {}).forEach((d) => {
-      if (!Array.isArray(d) || !d.length) return;
-      if ('posterior' in d[0] && 'joint' in d[0] && !grid.length && d.length > 1)
-        grid = d.map((r) => [r.z, r.prior, r.likelihood, r.posterior, r.log_ev_grid]);
-      if ('post_mean' in d[0]) summary = d[0];
-    });
-    Object.values(s.subcontext || {}).forEach(walk);
-  })(state);
-  (function scene(node) {  // the printed row: the datum of the text mark
-    if (!node || summary) return;
-    if (node.datum && 'post_mean' in node.datum) { summary = node.datum; return; }
-    (node.items || []).forEach(scene);
-  })(view.scenegraph().root);
+BAYES_STATE_JS = explorer_state_js("""
+  const sets = datasets();
+  const grid = rowsOf(sets, (d) => has('posterior', 'joint')(d) && d.length > 1,
+                      (r) => [r.z, r.prior, r.likelihood, r.posterior, r.log_ev_grid]) || [];
+  let summary = sets.filter(has('post_mean')).map((d) => d[0]).pop() || null;
+  walkScene((node) => {  // else the printed row: the datum of the text mark
+    if (summary) return false;
+    if (node.datum && 'post_mean' in node.datum) { summary = node.datum; return false; }
+  });
   summary = summary && {log_ev_grid: summary.log_ev_grid, post_mean: summary.post_mean,
                         post_sd: summary.post_sd};
-  const paths = [...el.querySelectorAll('svg path')].map((p) => p.getAttribute('d')).join('|');
-  // the printed lines: each tspan of a multi-line text mark, or the text itself
-  const lines = [...el.querySelectorAll('svg text')].flatMap((t) => {
-    const spans = [...t.querySelectorAll('tspan')];
-    return spans.length ? spans.map((sp) => sp.textContent) : [t.textContent]; });
-  return {sliders, texts, lines, grid, summary, paths, log_ev_exact: view.signal('log_ev_exact'),
-          post_mean_exact: view.signal('post_mean_exact'),
-          post_sd_exact: view.signal('post_sd_exact')};
-}"""
+  return {sliders, texts, lines, grid, summary, paths: drawn(),
+          ...signalsOf(['log_ev_exact', 'post_mean_exact', 'post_sd_exact'])};
+""")
 
 
 def _check_bayes(state: dict) -> float:

@@ -31,11 +31,11 @@ import torch
 from explorer_harness import (  # noqa: F401 (fixtures)
     HTML,
     REL,
-    SLIDERS_JS,
     VIEWPORTS,
     base_url,
     browser,
     check_response_times,
+    explorer_state_js,
     move_each_control,
     open_explorer,
     response_times,
@@ -129,11 +129,9 @@ def test_change_of_variables_explorer_spec():
 # The state of the explorer: its sliders, its printed text, the Vega signals behind the printed
 # numbers, the grid of the drawn curves (the data of a mark with t, q_eps, q_z, z_map), the
 # shaded interval (a mark with j, eps, z, q_eps, q_z) and the drawn marks (the SVG paths).
-COV_STATE_JS = """(el) => {
-""" + SLIDERS_JS + """
+COV_STATE_JS = explorer_state_js("""
   let grid = [], band = [];
-  (function scene(node) {  // the drawn marks' data: the first curve and the first band
-    if (!node) return;
+  walkScene((node) => {  // the drawn marks' data: the first curve and the first band
     const d = node.datum;
     if (d && 'z_map' in d && 'q_z' in d && node.mark && !grid.length)
       grid = node.mark.items.map((i) => i.datum)
@@ -141,18 +139,11 @@ COV_STATE_JS = """(el) => {
     if (d && 'j' in d && 'q_z' in d && node.mark && !band.length)
       band = node.mark.items.map((i) => i.datum)
         .map((r) => [r.j, r.eps, r.z, r.log_q_eps, r.q_eps, r.q_z]);
-    (node.items || []).forEach(scene);
-  })(view.scenegraph().root);
-  const signals = {};
-  ['b', 'z_a', 'z_b', 'p_eps', 'p_z', 'log_det', 'log_n_eps', 'log_q_z', 'log_q_jac']
-    .forEach((n) => { signals[n] = view.signal(n); });
-  const paths = [...el.querySelectorAll('svg path')].map((p) => p.getAttribute('d')).join('|');
-  // each printed line: a multi-line text is drawn as one <tspan> per line
-  const lines = [...el.querySelectorAll('svg text')].flatMap((t) => {
-    const spans = [...t.querySelectorAll('tspan')];
-    return spans.length ? spans.map((s) => s.textContent) : [t.textContent]; });
-  return {sliders, texts, lines, signals, grid, band, paths};
-}"""
+  });
+  const signals = signalsOf(['b', 'z_a', 'z_b', 'p_eps', 'p_z', 'log_det', 'log_n_eps',
+                             'log_q_z', 'log_q_jac']);
+  return {sliders, texts, lines, signals, grid, band, paths: drawn()};
+""")
 
 
 def _check_cov(state: dict) -> float:

@@ -16,11 +16,11 @@ import pytest
 import torch
 from explorer_harness import (  # noqa: F401 (fixtures)
     REL,
-    SLIDERS_JS,
     VIEWPORTS,
     base_url,
     browser,
     check_response_times,
+    explorer_state_js,
     move_each_control,
     open_explorer,
     response_times,
@@ -53,36 +53,18 @@ def test_unit_kl_explorer_spec():
         explorers.unit_kl_explorer(mu, logvar[:, :2])
 
 
-STATE_JS = """(el) => {
-""" + SLIDERS_JS + """
-  const state = view.getState({signals: vega.falsy, data: vega.truthy, recurse: true});
-  let rows = null, units = null, totals = null;
-  (function walk(s) {
-    if (!s) return;
-    Object.values(s.data || {}).forEach((d) => {
-      if (!Array.isArray(d) || !d.length) return;
-      if ('logvar' in d[0] && !rows) rows = d.map((r) => [r.unit, r.mu, r.logvar]);
-      if ('A' in d[0] && 'R' in d[0] && !units) units = d.map((r) => [r.unit, r.R, r.A]);
-      if ('fb_total' in d[0]) totals = d[0]; });
-    Object.values(s.subcontext || {}).forEach(walk);
-  })(state);
-  // every dataset of the view, the aggregated ones included
-  Object.keys(view._runtime.data).forEach((name) => {
-    let d; try { d = view.data(name); } catch (e) { return; }
-    if (!Array.isArray(d) || !d.length) return;
-    if ('logvar' in d[0] && !rows) rows = d.map((r) => [r.unit, r.mu, r.logvar]);
-    if ('A' in d[0] && 'R' in d[0] && !('fb_total' in d[0]) && !units)
-      units = d.map((r) => [r.unit, r.R, r.A]);
-    if ('fb_total' in d[0]) totals = d[0]; });
+STATE_JS = explorer_state_js("""
+  // the view's state, then every named dataset of the view (the aggregated ones included)
+  const state = datasets(), named = namedDatasets();
+  const unit = (r) => [r.unit, r.R, r.A];
+  const rows = rowsOf([...state, ...named], has('logvar'), (r) => [r.unit, r.mu, r.logvar]);
+  const units = rowsOf(state, has('A', 'R'), unit)
+    || rowsOf(named, (d) => has('A', 'R')(d) && !('fb_total' in d[0]), unit);
+  const totals = [...state, ...named].filter(has('fb_total')).map((d) => d[0]).pop() || null;
   // the drawn marks: bars and points (paths) and the dashed rules (lines, with their position)
-  const paths = [...el.querySelectorAll('svg path, svg line')].map((p) => [p.getAttribute('d'),
-    p.getAttribute('transform'), p.getAttribute('y2'), p.getAttribute('fill')].join(' '))
-    .join('|');
-  const lines = [...el.querySelectorAll('svg text')].flatMap((t) => {
-    const spans = [...t.querySelectorAll('tspan')];
-    return spans.length ? spans.map((sp) => sp.textContent) : [t.textContent]; });
+  const paths = drawn('svg path, svg line', ['d', 'transform', 'y2', 'fill']);
   return {sliders, texts, lines, rows, units, totals, paths};
-}"""
+""")
 
 
 def _check(state: dict) -> float:

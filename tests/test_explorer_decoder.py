@@ -27,11 +27,11 @@ import pytest
 import torch
 from explorer_harness import (  # noqa: F401 (fixtures)
     REL,
-    SLIDERS_JS,
     VIEWPORTS,
     base_url,
     browser,
     check_response_times,
+    explorer_state_js,
     move_each_control,
     open_explorer,
     response_times,
@@ -192,24 +192,20 @@ def chapter():
     return {"model": model, "top": top, "z_start": z_start, "z_a": mu_ab[0], "z_b": mu_ab[1]}
 
 
-STATE_JS = """(el) => {
-""" + SLIDERS_JS + """
+STATE_JS = explorer_state_js("""
   const pixels = [];
-  (function scene(node) {  // the drawn rects: their datum (row, col, p) and their fill
-    if (!node) return;
-    if (node.marktype === 'rect') {
-      (node.items || []).forEach((it) => { if (it.datum && 'p' in it.datum)
-        pixels.push([it.datum.i, it.datum.p, it.fill]); });
-      return;
-    }
-    (node.items || []).forEach(scene);
-  })(view.scenegraph().root);
+  walkScene((node) => {  // the drawn rects: their datum (row, col, p) and their fill
+    if (node.marktype !== 'rect') return;
+    (node.items || []).forEach((it) => { if (it.datum && 'p' in it.datum)
+      pixels.push([it.datum.i, it.datum.p, it.fill]); });
+    return false;
+  });
   pixels.sort((a, b) => a[0] - b[0]);
-  const fills = [...el.querySelectorAll('svg path')].map((p) => p.getAttribute('fill'));
+  // a signal this explorer does not have: null
   const signal = (n) => { try { return view.signal(n); } catch (e) { return null; } };
-  return {sliders, texts, pixels, paths: fills.join('|'), z: signal('z'),
+  return {sliders, texts, pixels, paths: drawn('svg path', ['fill']), z: signal('z'),
           z_norm: signal('z_norm'), moved_unit: signal('moved_unit')};
-}"""
+""")
 
 
 def _fmt(x: float, spec: str = ".2f") -> str:

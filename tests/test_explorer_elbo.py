@@ -24,11 +24,11 @@ import pytest
 import torch
 from explorer_harness import (  # noqa: F401 (fixtures)
     REL,
-    SLIDERS_JS,
     VIEWPORTS,
     base_url,
     browser,
     check_response_times,
+    explorer_state_js,
     move_each_control,
     open_explorer,
     response_times,
@@ -121,27 +121,12 @@ def test_elbo_explorer_spec():
 # numbers (Vega signals), the rows of its grid (the first dataset with a log_post column: the
 # rows behind one of the two drawn curves, each of which carries both densities) and the drawn
 # marks (the SVG paths).
-STATE_JS = """(el) => {
-""" + SLIDERS_JS + """
-  const state = view.getState({signals: vega.falsy, data: vega.truthy, recurse: true});
-  const rows = [];
-  (function walk(s) {
-    if (!s) return;
-    Object.values(s.data || {}).forEach((d) => {
-      if (Array.isArray(d) && d.length && 'log_post' in d[0] && !rows.length) {
-        d.forEach((r) => rows.push([r.z, r.log_post, r.log_q, r.post, r.q])); } });
-    Object.values(s.subcontext || {}).forEach(walk);
-  })(state);
-  const paths = [...el.querySelectorAll('svg path')].map((p) => p.getAttribute('d')).join('|');
-  const signals = {};
-  ['log_ev', 'elbo', 'kl', 'total', 'post_mean', 'post_sd'].forEach((n) => {
-    signals[n] = view.signal(n); });
-  // the printed lines: the tspans of the multi-line readout, and every single-line text
-  const lines = [...el.querySelectorAll('svg text')].flatMap((t) => {
-    const spans = [...t.querySelectorAll('tspan')];
-    return spans.length ? spans.map((sp) => sp.textContent) : [t.textContent]; });
-  return {sliders, texts, lines, signals, rows, paths};
-}"""
+STATE_JS = explorer_state_js("""
+  const rows = rowsOf(datasets(), has('log_post'),
+                      (r) => [r.z, r.log_post, r.log_q, r.post, r.q]) || [];
+  const signals = signalsOf(['log_ev', 'elbo', 'kl', 'total', 'post_mean', 'post_sd']);
+  return {sliders, texts, lines, signals, rows, paths: drawn()};
+""")
 
 
 def _check_state(state: dict) -> float:

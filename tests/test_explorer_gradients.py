@@ -25,11 +25,11 @@ import pytest
 import torch
 from explorer_harness import (  # noqa: F401 (fixtures)
     REL,
-    SLIDERS_JS,
     VIEWPORTS,
     base_url,
     browser,
     check_response_times,
+    explorer_state_js,
     move_each_control,
     open_explorer,
     response_times,
@@ -134,31 +134,18 @@ def test_gradient_variance_explorer_spec():
 # The explorer's state: sliders, printed text, the signals behind the printed numbers, the
 # rows of the two curve panels (every row of every dataset with a variance column: K or L,
 # series, variance) and the drawn marks (line paths and point symbols).
-STATE_JS = """(el) => {
-""" + SLIDERS_JS + """
-  const state = view.getState({signals: vega.falsy, data: vega.truthy, recurse: true});
+STATE_JS = explorer_state_js("""
   const curves = {K: [], L: []};
-  (function walk(s) {
-    if (!s) return;
-    Object.values(s.data || {}).forEach((d) => {
-      if (!Array.isArray(d) || !d.length || !('variance' in d[0])) return;
-      for (const x of ['K', 'L']) {
-        if (x in d[0]) d.forEach((r) => curves[x].push([r[x], r.series, r.variance]));
-      }
-    });
-    Object.values(s.subcontext || {}).forEach(walk);
-  })(state);
-  const paths = [...el.querySelectorAll('svg path')].map((p) => p.getAttribute('d') + '@'
-    + (p.getAttribute('transform') || '')).join('|');
-  const signals = {};
-  ['var_score', 'var_pathwise', 'ratio', 'grad', 'mean_f', 'baseline'].forEach((n) => {
-    signals[n] = view.signal(n); });
-  // the printed lines: each tspan of a multi-line text mark, or the text itself
-  const lines = [...el.querySelectorAll('svg text')].flatMap((t) => {
-    const spans = [...t.querySelectorAll('tspan')];
-    return spans.length ? spans.map((s) => s.textContent) : [t.textContent]; });
-  return {sliders, texts, lines, signals, curves, paths};
-}"""
+  datasets().filter(has('variance')).forEach((d) => {
+    for (const x of ['K', 'L']) {
+      if (x in d[0]) d.forEach((r) => curves[x].push([r[x], r.series, r.variance]));
+    }
+  });
+  const signals = signalsOf(['var_score', 'var_pathwise', 'ratio', 'grad', 'mean_f',
+                             'baseline']);
+  return {sliders, texts, lines, signals, curves,
+          paths: drawn('svg path', ['d', 'transform'], '@')};
+""")
 
 
 def _check(state: dict) -> float:

@@ -26,11 +26,11 @@ import pytest
 import torch
 from explorer_harness import (  # noqa: F401 (fixtures)
     REL,
-    SLIDERS_JS,
     VIEWPORTS,
     base_url,
     browser,
     check_response_times,
+    explorer_state_js,
     move_each_control,
     open_explorer,
     response_times,
@@ -126,40 +126,22 @@ def test_importance_explorer_spec():
 # The state of the explorer: sliders, printed text, the full-precision values behind them (the
 # readout's datum, the Vega signals), the rows of the main dataset (every draw with its log
 # weight and the curve), the drawn points' normalized weights and the drawn marks.
-IS_STATE_JS = """(el) => {
-""" + SLIDERS_JS + """
-  const state = view.getState({signals: vega.falsy, data: vega.truthy, recurse: true});
-  let rows = null, dots = null, summary = null;
-  (function walk(s) {
-    if (!s) return;
-    Object.values(s.data || {}).forEach((d) => {
-      if (!Array.isArray(d) || !d.length) return;
-      if (!rows && 'est_curve' in d[0] && 'log_w' in d[0] && 'series' in d[0])
-        rows = d.map((r) => [r.k, r.e0, r.e1, r.log_w, r.est_curve]);
-    });
-    Object.values(s.subcontext || {}).forEach(walk);
-  })(state);
-  (function scene(node) {  // the printed row and the drawn points: the data of their marks
-    if (!node) return;
+IS_STATE_JS = explorer_state_js("""
+  const rows = rowsOf(datasets(), has('est_curve', 'log_w', 'series'),
+                      (r) => [r.k, r.e0, r.e1, r.log_w, r.est_curve]);
+  let dots = null, summary = null;
+  walkScene((node) => {  // the printed row and the drawn points: the data of their marks
     if (!summary && node.datum && 'ess' in node.datum) summary = node.datum;
     const items = node.items || [];
     if (!dots && node.marktype === 'symbol' && items.length === """ + str(MAX_DOTS) + """
         && 'w_norm' in items[0].datum)
       dots = items.map((i) => [i.datum.k, i.datum.e0, i.datum.e1, i.datum.log_w,
                                i.datum.w_norm]);
-    items.forEach(scene);
-  })(view.scenegraph().root);
+  });
   summary = summary && {est: summary.est, ess: summary.ess, K: summary.K};
-  const paths = [...el.querySelectorAll('svg path')].map((p) => p.getAttribute('d')).join('|');
-  const signals = {};
-  ['log_ev_exact', 'elbo', 'mu_0', 'mu_1', 'sd_0', 'sd_1'].forEach((n) => {
-    signals[n] = view.signal(n); });
-  // the printed lines: each tspan of a multi-line text mark, or the text itself
-  const lines = [...el.querySelectorAll('svg text')].flatMap((t) => {
-    const spans = [...t.querySelectorAll('tspan')];
-    return spans.length ? spans.map((sp) => sp.textContent) : [t.textContent]; });
-  return {sliders, texts, lines, rows, dots, summary, signals, paths};
-}"""
+  const signals = signalsOf(['log_ev_exact', 'elbo', 'mu_0', 'mu_1', 'sd_0', 'sd_1']);
+  return {sliders, texts, lines, rows, dots, summary, signals, paths: drawn()};
+""")
 
 
 def _check_importance(state: dict, model: LinearGaussian, x: torch.Tensor,

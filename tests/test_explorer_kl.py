@@ -22,11 +22,11 @@ import pytest
 import torch
 from explorer_harness import (  # noqa: F401 (fixtures)
     REL,
-    SLIDERS_JS,
     VIEWPORTS,
     base_url,
     browser,
     check_response_times,
+    explorer_state_js,
     move_each_control,
     open_explorer,
     response_times,
@@ -78,26 +78,12 @@ def test_kl_explorer_spec():
 # The state of one explorer: its sliders, its printed text, the values behind the printed
 # numbers (Vega signals), the rows of its grid (every dataset with a log_q column) and the
 # drawn curves (the SVG paths).
-STATE_JS = """(el) => {
-""" + SLIDERS_JS + """
-  const state = view.getState({signals: vega.falsy, data: vega.truthy, recurse: true});
-  const rows = [];
-  (function walk(s) {
-    if (!s) return;
-    Object.values(s.data || {}).forEach((d) => {
-      if (Array.isArray(d) && d.length && 'log_q' in d[0] && !rows.length) {
-        d.forEach((r) => rows.push([r.z, r.log_q, r.log_p, r.int_qp, r.int_pq])); } });
-    Object.values(s.subcontext || {}).forEach(walk);
-  })(state);
-  const paths = [...el.querySelectorAll('svg path.mark-line, svg .mark-line path')]
-    .map((p) => p.getAttribute('d')).join('|');
-  // the printed lines: each tspan of a multi-line text mark, or the text itself
-  const lines = [...el.querySelectorAll('svg text')].flatMap((t) => {
-    const spans = [...t.querySelectorAll('tspan')];
-    return spans.length ? spans.map((sp) => sp.textContent) : [t.textContent]; });
+STATE_JS = explorer_state_js("""
+  const rows = rowsOf(datasets(), has('log_q'),
+                      (r) => [r.z, r.log_q, r.log_p, r.int_qp, r.int_pq]) || [];
   return {sliders, texts, lines, kl_qp: view.signal('kl_qp'), kl_pq: view.signal('kl_pq'),
-          rows, paths};
-}"""
+          rows, paths: drawn('svg path.mark-line, svg .mark-line path')};
+""")
 
 def _check_state(state: dict) -> float:
     """Compare one state of the KL explorer with the package; the largest relative gap."""
