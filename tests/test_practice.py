@@ -224,6 +224,8 @@ def test_chapter_symbols_match_the_notation_page():
     assert not re.findall(r"(?<![{\w])R_u|\\bar R|\\tilde R\b", prose)
     # lambda is the free-bits floor only; the decoder mean is mu_theta (m is the posterior mean)
     assert not re.findall(r"\\lambda\^|\\lambda_j|C\(\\lambda|m_\\theta", prose)
+    # u indexes latent units; the dequantization noise is xi, the pixel values y (k is a sample)
+    assert not re.findall(r"\\mathbb\{E\}_u|\$u \\sim|P\(k\)", prose)
     notation = (BOOK / "notation.md").read_text()
     rows = [line.split(" | ")[0] for line in notation.splitlines() if line.startswith("| $")]
     for row in ("| $\\mathcal{R}_u$", "| $\\lambda$", "| $C(\\ell)$", "| $W, b, \\sigma_x$"):
