@@ -12,6 +12,8 @@ the page.
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import torch
 from explorer_harness import (  # noqa: F401 (fixtures)
@@ -47,6 +49,11 @@ def test_unit_kl_explorer_spec():
     assert len(rows) == 120
     shipped = torch.tensor([r["mu"] for r in rows]).reshape(30, 4)
     torch.testing.assert_close(shipped, mu, atol=1e-5, rtol=0)
+    # the chapter's symbols (book/notation.md): the KL per unit is \mathcal{R}_u, the floor λ
+    labels = json.dumps(spec, ensure_ascii=False)
+    for symbol in ("rate Σ ℛ_u = ", "Σ max(λ, ℛ_u)", "KL per unit ℛ_u", "ℛ_u (nats per example)"):
+        assert symbol in labels, symbol
+    assert "R_u" not in labels
     with pytest.raises(ValueError, match="free_bits must be in"):
         explorers.unit_kl_explorer(mu, logvar, free_bits=2.0)
     with pytest.raises(ValueError, match="logvar must have the shape of mu"):
@@ -90,8 +97,8 @@ def _check(state: dict) -> float:
     active = diagnostics.active_units(mu, threshold=10 ** log_t)
     assert t["n_below"] == below and t["n_active"] == active, (t, below, active)
     lines = [" ".join(x.split()) for x in state["lines"]]
-    for want in (f"rate Σ R_u = {want_r.sum().item():.3f} nats",
-                 f"free-bits term Σ max(λ, R_u) = {fb:.3f} nats",
+    for want in (f"rate Σ ℛ_u = {want_r.sum().item():.3f} nats",
+                 f"free-bits term Σ max(λ, ℛ_u) = {fb:.3f} nats",
                  f"units below λ: {below} of {n_units}; active units: {active} of {n_units}"):
         assert want in lines, (want, lines[:4])
     return gap

@@ -183,6 +183,14 @@ def test_change_of_variables_shows_equal_masses():
 
 
 # Chapter 7
+def test_unit_kl_labels_the_chapter_symbol():
+    # chapter 8 and book/notation.md write the KL per unit as \mathcal{R}_u
+    fig = _figure("plot_unit_kl")
+    fig.canvas.draw()  # the mathtext parses
+    assert r"$\mathcal{R}_u$" in fig.axes[0].get_ylabel()
+    plt.close(fig)
+
+
 def test_rate_distortion_labels_inside_the_axes():
     fig = _figure("plot_rate_distortion")
     try:

@@ -5,17 +5,21 @@ r"""Tests of what the chapter "VAEs in practice" adds to :mod:`vae_tutorial.loss
   variance, ``(K, B, D)`` against ``(B, D)``, every reduction);
 * ``likelihoods.continuous_bernoulli_log_normalizer`` against ``torch.distributions.
   ContinuousBernoulli`` and against quadrature of the unnormalized density
-  :math:`\lambda^x (1 - \lambda)^{1 - x}` over [0, 1];
+  :math:`\operatorname{sigmoid}(\ell)^x \operatorname{sigmoid}(-\ell)^{1 - x}` over [0, 1];
 * ``losses.kl_free_bits`` against a loop over units; ``VAE(likelihood="gaussian")`` (fixed and
-  learned shared variance) in ``log_weights``; the :math:`\beta \leftrightarrow \sigma^2`
-  correspondence of the gradients; ``train(warmup_steps=, free_bits=)``.
+  learned shared variance) in ``log_weights``; the :math:`\beta \leftrightarrow \sigma_x^2`
+  correspondence of the gradients; ``train(warmup_steps=, free_bits=)``;
+* the chapter's symbols against ``book/notation.md`` (one symbol per meaning).
 Each test failed once against a planted bug (noted at each test).
 """
 
 from __future__ import annotations
 
 import math
+import re
+from pathlib import Path
 
+import nbformat
 import pytest
 import torch
 from torch.distributions import ContinuousBernoulli, Independent, Normal
@@ -204,3 +208,27 @@ def test_train_gaussian_vae_learns_its_variance():
                 - losses.kl_normal_std_normal(mu, logvar, reduction="none")).mean()
     assert history.val_elbo[history.best_epoch - 1] == pytest.approx(float(want), abs=1e-4)
     assert float(want) > 0  # a density on [0.45, 0.55]^6 above 1: a positive ELBO
+
+
+BOOK = Path(__file__).resolve().parents[1] / "book"
+
+
+def test_chapter_symbols_match_the_notation_page():
+    # planted bugs: the heading's "\sigma^2" restored, "R_u" in the notation row, or the
+    # continuous Bernoulli's "C(\lambda)" restored -> fails
+    nb = nbformat.read(BOOK / "08_vaes_in_practice.ipynb", 4)
+    prose = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    # the decoder's noise is sigma_x (sigma alone is the sd of q, which chapter 8 never needs)
+    assert not re.findall(r"\\sigma\^2|\\sigma\^4|\\sigma_\\star", prose)
+    # the KL per unit is \mathcal{R}_u (R alone counts repeats, chapter 5)
+    assert not re.findall(r"(?<![{\w])R_u|\\bar R|\\tilde R\b", prose)
+    # lambda is the free-bits floor only; the decoder mean is mu_theta (m is the posterior mean)
+    assert not re.findall(r"\\lambda\^|\\lambda_j|C\(\\lambda|m_\\theta", prose)
+    # u indexes latent units; the dequantization noise is xi, the pixel values y (k is a sample)
+    assert not re.findall(r"\\mathbb\{E\}_u|\$u \\sim|P\(k\)", prose)
+    notation = (BOOK / "notation.md").read_text()
+    rows = [line.split(" | ")[0] for line in notation.splitlines() if line.startswith("| $")]
+    for row in ("| $\\mathcal{R}_u$", "| $\\lambda$", "| $C(\\ell)$", "| $W, b, \\sigma_x$"):
+        assert rows.count(row) == 1, (row, rows)
+    assert not [r for r in rows if "R_u" in r.replace("\\mathcal{R}_u", "")
+                or "(decoder)" in r or "C(\\lambda)" in r], rows

@@ -23,12 +23,12 @@ def unit_kl_explorer(
     r"""The KL and the activity of every latent unit, computed in the page from encoder outputs.
 
     The encoder's means and log-variances of N images travel with the page (rounded to five
-    decimals); the page computes, per unit :math:`u`, the KL
-    :math:`R_u = \frac1N \sum_n \frac12[\mu_{nu}^2 + \sigma_{nu}^2 - 1 - \log\sigma_{nu}^2]`
+    decimals); the page computes, per unit :math:`u`, the KL :math:`\mathcal{R}_u =
+    \frac1N \sum_n \frac12[\mu_{nu}^2 + \sigma_{nu}^2 - 1 - \log\sigma_{nu}^2]`
     (:func:`vae_tutorial.diagnostics.kl_per_unit`) and the activity :math:`A_u`, the sample
     variance of :math:`\mu_{nu}` over n (:func:`~vae_tutorial.diagnostics.unit_activity`). One
     slider sets the free-bits floor :math:`\lambda` (nats per unit): the page prints the rate
-    :math:`\sum_u R_u`, the free-bits KL term :math:`\sum_u \max(\lambda, R_u)`
+    :math:`\sum_u \mathcal{R}_u`, the free-bits KL term :math:`\sum_u \max(\lambda, \mathcal{R}_u)`
     (:func:`vae_tutorial.losses.kl_free_bits`) and how many units lie below the floor (their KL
     has no gradient). The other sets the activity threshold (its base-10 logarithm; Burda et
     al.'s 0.01 is -2) and the page prints the number of active units.
@@ -73,7 +73,7 @@ def unit_kl_explorer(
         # KL_{nu} = 1/2 [\mu^2 + \sigma^2 - 1 - \log\sigma^2]
         {"calculate": "0.5 * (datum.mu * datum.mu + exp(datum.logvar) - 1 - datum.logvar)",
          "as": "kl"},
-        # R_u = mean_n KL_{nu};  A_u = sample variance of \mu_{nu} over n
+        # \mathcal{R}_u = mean_n KL_{nu};  A_u = sample variance of \mu_{nu} over n
         {"aggregate": [{"op": "mean", "field": "kl", "as": "R"},
                        {"op": "variance", "field": "mu", "as": "A"}], "groupby": ["unit"]},
         {"calculate": "datum.R < lam ? 'below the floor' : 'above the floor'", "as": "side"},
@@ -87,8 +87,8 @@ def unit_kl_explorer(
                        {"op": "sum", "field": "below", "as": "n_below"},
                        {"op": "sum", "field": "active", "as": "n_active"}]},
     ]
-    readout = ("['rate Σ R_u = ' + format(datum.rate_total, '.3f') + ' nats', "
-               "'free-bits term Σ max(λ, R_u) = ' + format(datum.fb_total, '.3f') + ' nats', "
+    readout = ("['rate Σ ℛ_u = ' + format(datum.rate_total, '.3f') + ' nats', "
+               "'free-bits term Σ max(λ, ℛ_u) = ' + format(datum.fb_total, '.3f') + ' nats', "
                f"'units below λ: ' + datum.n_below + ' of {n_units}; active units: ' "
                f"+ datum.n_active + ' of {n_units}']")
     x = {"field": "unit", "type": "ordinal", "title": "latent unit, by its KL",
@@ -113,11 +113,11 @@ def unit_kl_explorer(
              "mark": {"type": "text", "text": {"expr": readout}, "fontSize": 15,
                       "fontWeight": "bold", "align": "left", "baseline": "top", "x": 0, "y": 0,
                       "lineHeight": 20, "name": "readout"}},
-            {"width": WIDTH, "height": 170, "title": "KL per unit R_u; dashed: the floor λ",
+            {"width": WIDTH, "height": 170, "title": "KL per unit ℛ_u; dashed: the floor λ",
              "layer": [
                  {"transform": per_unit, "mark": "bar",
                   "encoding": {"x": x, "y": {"field": "R", "type": "quantitative",
-                                             "title": "R_u (nats per example)"},
+                                             "title": "ℛ_u (nats per example)"},
                                "color": colors}},
                  {"data": {"values": [{}]}, "transform": [{"calculate": "lam", "as": "y"}],
                   "mark": {"type": "rule", "strokeDash": [6, 3], "strokeWidth": 2},

@@ -26,8 +26,9 @@ def plot_unit_kl(
     free_bits: float | None = None,
     title: str = "KL per latent unit, units sorted by their KL",
 ) -> Figure:
-    """The KL each latent unit spends (nats per example), sorted, one panel per run; an
-    optional dashed line at the free-bits floor. Log scale, so a collapsed unit shows."""
+    r"""The KL each latent unit spends, :math:`\mathcal{R}_u` (nats per example), sorted, one
+    panel per run; an optional dashed line at the free-bits floor :math:`\lambda`. Log scale, so a
+    collapsed unit shows."""
     names = list(kl_per_unit)
     fig, axes = plt.subplots(1, len(names), figsize=(MAX_WIDTH_IN, 3.2), sharey=True)
     axes = np.atleast_1d(axes)
@@ -41,7 +42,7 @@ def plot_unit_kl(
         ax.set_title(name, fontsize=11)
         ax.set_xlabel("unit (rank)")
         ax.grid(alpha=0.3, axis="y")
-    axes[0].set_ylabel("KL of the unit (nats per example)")
+    axes[0].set_ylabel(r"KL of the unit, $\mathcal{R}_u$ (nats per example)")
     fig.suptitle(title)
     fig.tight_layout()
     return fig
