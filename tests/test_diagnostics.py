@@ -163,7 +163,7 @@ def test_bad_inputs_name_the_argument():
         diagnostics.unit_activity(mu.numpy())
     with pytest.raises(ValueError, match=r"threshold must be >= 0"):
         diagnostics.active_units(mu, threshold=-1.0)
-    with pytest.raises(ValueError, match=r"z must have shape \(M, 4\)"):
+    with pytest.raises(ValueError, match=r"z must have shape \(K, 4\)"):
         diagnostics.log_aggregate_posterior(torch.zeros(3, 2, dtype=F64), mu, logvar)
     with pytest.raises(ValueError, match=r"n_samples must be >= 2"):
         diagnostics.kl_decomposition(mu, logvar, n_samples=1)

@@ -14,7 +14,7 @@ r"""Diagnostics of a trained encoder: posterior collapse and the aggregate poste
   encoder linear in Gaussian data, the check of the estimator.
 
 Values are in nats (per example, or per example and unit). Shape letters: N examples, L latent
-units, M Monte Carlo samples.
+units, K Monte Carlo samples.
 
 References:
     - [BGS16] Y. Burda, R. Grosse and R. Salakhutdinov, "Importance Weighted Autoencoders",
@@ -202,15 +202,15 @@ def log_aggregate_posterior(
         chunk_size: Points of ``z`` per pass (memory holds ``chunk_size * N * L`` numbers).
 
     Shape:
-        - z: :math:`(M, L)`; mu, logvar: :math:`(N, L)`.
-        - Output: :math:`(M,)`.
+        - z: :math:`(K, L)`; mu, logvar: :math:`(N, L)`.
+        - Output: :math:`(K,)`.
 
     Returns:
         :math:`\log q(z)` in nats, one per point.
 
     Raises:
         TypeError: If an input is not a floating-point tensor or ``chunk_size`` not an int.
-        ValueError: If the shapes are not ``(M, L)`` and ``(N, L)`` or values are not finite.
+        ValueError: If the shapes are not ``(K, L)`` and ``(N, L)`` or values are not finite.
 
     References:
         Hoffman & Johnson (2016), eq. 2 (the aggregate posterior :math:`q(z)`); Makhzani et
@@ -229,14 +229,14 @@ def log_aggregate_posterior(
     check_tensor("z", z, min_dim=2)
     if z.dim() != 2 or z.shape[1] != mu.shape[1]:
         raise ValueError(
-            f"z must have shape (M, {mu.shape[1]}) to match mu {shape_str(mu.shape)}; "
+            f"z must have shape (K, {mu.shape[1]}) to match mu {shape_str(mu.shape)}; "
             f"got {shape_str(z.shape)}"
         )
     check_positive_int("chunk_size", chunk_size)
     out = []
     for start in range(0, z.shape[0], chunk_size):
-        zc = z[start : start + chunk_size].unsqueeze(1)  # (m, 1, L) against (N, L)
-        # \log q(z | x_n) for every pair: (m, N)
+        zc = z[start : start + chunk_size].unsqueeze(1)  # (k, 1, L) against (N, L)
+        # \log q(z | x_n) for every pair: (k, N)
         log_q = losses.log_normal_diag(zc, mu, logvar)
         # \log q(z) = logsumexp_n \log q(z | x_n) - \log N
         out.append(torch.logsumexp(log_q, dim=1) - math.log(mu.shape[0]))
@@ -255,7 +255,7 @@ class KLDecomposition:
             the index-code mutual information.
         marginal_kl: :math:`\mathrm{KL}(q(z) \| p(z))`.
         mutual_information_se, marginal_kl_se: Monte Carlo standard errors (0 for closed forms).
-        n_samples: Monte Carlo samples M (0 for closed forms).
+        n_samples: Monte Carlo samples K (0 for closed forms).
         log_n: :math:`\log N`, the largest value the mutual information can take on N examples
             (``inf`` for a continuous data distribution).
     """
@@ -288,16 +288,16 @@ def kl_decomposition(
         = \underbrace{\mathbb{E}_{q(n, z)}\Big[\log \frac{q(z \mid x_n)}{q(z)}\Big]}_{I_q(n;\,z)}
         + \underbrace{\mathbb{E}_{q(z)}\Big[\log \frac{q(z)}{p(z)}\Big]}_{\mathrm{KL}(q(z)\|p(z))}
 
-    The average KL is analytic. The two parts are estimated from M draws
+    The average KL is analytic. The two parts are estimated from K draws
     :math:`n_m \sim \mathrm{Uniform}\{1..N\}`, :math:`z_m \sim q(z \mid x_{n_m})`, with
     :math:`\log q(z_m)` exact (:func:`log_aggregate_posterior`, all N components), so both
-    estimates are unbiased; each standard error is the standard deviation of its M terms over
-    :math:`\sqrt M`. Their sum estimates the average KL. :math:`0 \le I_q \le \log N`.
+    estimates are unbiased; each standard error is the standard deviation of its K terms over
+    :math:`\sqrt K`. Their sum estimates the average KL. :math:`0 \le I_q \le \log N`.
 
     Args:
         mu: Encoder means of the N examples (the data set that defines :math:`q(z)`).
         logvar: Their log-variances, the shape of ``mu``.
-        n_samples: M, Monte Carlo samples.
+        n_samples: K, Monte Carlo samples.
         seed: Seed of the draws, an int in [0, 2**32 - 1].
         chunk_size: Points per pass of :func:`log_aggregate_posterior`.
 
@@ -334,13 +334,13 @@ def kl_decomposition(
     check_seed("seed", seed)
     n = mu.shape[0]
     g = torch.Generator(device=mu.device).manual_seed(seed)
-    idx = torch.randint(n, (n_samples,), generator=g, device=mu.device)  # (M,)
+    idx = torch.randint(n, (n_samples,), generator=g, device=mu.device)  # (K,)
     eps = torch.randn(n_samples, mu.shape[1], generator=g, device=mu.device, dtype=mu.dtype)
     # z_m = \mu_{n_m} + \sigma_{n_m} \varepsilon_m ~ q(z | x_{n_m})
-    z = mu[idx] + torch.exp(0.5 * logvar[idx]) * eps  # (M, L)
-    log_q_zx = losses.log_normal_diag(z, mu[idx], logvar[idx])  # (M,)
-    log_q_z = log_aggregate_posterior(z, mu, logvar, chunk_size=chunk_size)  # (M,)
-    log_p_z = losses.log_standard_normal(z)  # (M,)
+    z = mu[idx] + torch.exp(0.5 * logvar[idx]) * eps  # (K, L)
+    log_q_zx = losses.log_normal_diag(z, mu[idx], logvar[idx])  # (K,)
+    log_q_z = log_aggregate_posterior(z, mu, logvar, chunk_size=chunk_size)  # (K,)
+    log_p_z = losses.log_standard_normal(z)  # (K,)
     # I_q = E[\log q(z|x_n) - \log q(z)];  KL(q(z) || p(z)) = E[\log q(z) - \log p(z)]
     mi_terms, kl_terms = log_q_zx - log_q_z, log_q_z - log_p_z
     root_m = math.sqrt(n_samples)
@@ -365,32 +365,33 @@ def linear_gaussian_kl_decomposition(
     r"""The three terms of :func:`kl_decomposition` in closed form, for Gaussian data and an
     encoder linear in the data.
 
-    With :math:`x \sim \mathcal{N}(m, C)` and :math:`q(z \mid x) = \mathcal{N}(Ax + c, S)`, the
-    aggregate posterior is Gaussian, :math:`q(z) = \mathcal{N}(\bar\mu, \bar\Sigma)` with
-    :math:`\bar\mu = Am + c` and :math:`\bar\Sigma = ACA^\top + S`, and
+    With :math:`x \sim \mathcal{N}(b, \Sigma_x)` and
+    :math:`q(z \mid x) = \mathcal{N}(Ax + c, \Sigma_q)`, the aggregate posterior is Gaussian,
+    :math:`q(z) = \mathcal{N}(\bar\mu, \bar\Sigma)` with
+    :math:`\bar\mu = Ab + c` and :math:`\bar\Sigma = A\Sigma_xA^\top + \Sigma_q`, and
 
     .. math::
         \begin{aligned}
         \mathbb{E}_x \mathrm{KL}(q(z \mid x) \| p(z))
-          &= \tfrac12\big[\operatorname{tr} S + \operatorname{tr}(ACA^\top) + \lVert\bar\mu
-             \rVert^2 - L - \log\det S\big], \\
+          &= \tfrac12\big[\operatorname{tr} \Sigma_q + \operatorname{tr}(A\Sigma_xA^\top)
+             + \lVert\bar\mu\rVert^2 - L - \log\det \Sigma_q\big], \\
         \mathrm{KL}(q(z) \| p(z))
           &= \tfrac12\big[\operatorname{tr}\bar\Sigma + \lVert\bar\mu\rVert^2 - L
              - \log\det\bar\Sigma\big], \\
-        I_q(x; z) &= \tfrac12\big[\log\det\bar\Sigma - \log\det S\big].
+        I_q(x; z) &= \tfrac12\big[\log\det\bar\Sigma - \log\det \Sigma_q\big].
         \end{aligned}
 
     For the linear-Gaussian model's exact posterior as encoder, :math:`q(z) = p(z)`: the
     marginal KL is 0 and the mutual information is :math:`\frac12 \log\det(I + W^\top W /
-    \sigma^2)`.
+    \sigma_x^2)`.
 
     Args:
         weight: :math:`A`, the encoder's mean map.
         bias: :math:`c`.
-        cov: :math:`S`, the encoder's covariance (the same for every x), symmetric positive
+        cov: :math:`\Sigma_q`, the encoder's covariance (the same for every x), symmetric positive
             definite.
-        data_mean: :math:`m`.
-        data_cov: :math:`C`, symmetric positive semi-definite.
+        data_mean: :math:`b`, the data mean.
+        data_cov: :math:`\Sigma_x`, symmetric positive semi-definite.
 
     Shape:
         - weight: :math:`(L, D)`; bias: :math:`(L,)`; cov: :math:`(L, L)`;
@@ -437,7 +438,7 @@ def linear_gaussian_kl_decomposition(
     except RuntimeError as err:
         raise ValueError("cov must be symmetric positive definite; the Cholesky factorization "
                          "failed") from err
-    # \bar\mu = A m + c,  \bar\Sigma = A C A^T + S
+    # \bar\mu = A b + c,  \bar\Sigma = A \Sigma_x A^T + \Sigma_q
     mean_agg = weight @ data_mean + bias
     cov_agg = weight @ data_cov @ weight.T + cov
     logdet_s = 2.0 * torch.log(torch.diagonal(chol_s)).sum()

@@ -2,9 +2,10 @@ r"""Log-likelihoods of decoders other than the Bernoulli, with the conventions o
 :mod:`vae_tutorial.losses`: nats per example, event dims (the last) summed, ``reduction`` over
 the batch dims.
 
-* :func:`log_gaussian`: :math:`\log \mathcal{N}(x; m, \sigma^2 I)` with one variance shared by
-  all pixels (fixed, or learned as in the :math:`\sigma`-VAE, Rybkin et al. 2021).
-* :func:`continuous_bernoulli_log_normalizer`: :math:`\log C(\lambda)`, what the Bernoulli
+* :func:`log_gaussian`: :math:`\log \mathcal{N}(x; \mu_\theta(z), \sigma_x^2 I)` with one
+  variance shared by all pixels (fixed, or learned as in the :math:`\sigma`-VAE, Rybkin et al.
+  2021).
+* :func:`continuous_bernoulli_log_normalizer`: :math:`\log C(\ell)`, what the Bernoulli
   likelihood of grey values lacks to be a density (Loaiza-Ganem & Cunningham 2019).
 
 Introduced in the chapter "VAEs in practice".
@@ -33,12 +34,13 @@ _LOG_2 = math.log(2.0)
 def log_gaussian(
     x: torch.Tensor, mean: torch.Tensor, logvar: torch.Tensor, *, reduction: str = "none"
 ) -> torch.Tensor:
-    r"""Log-likelihood of a Gaussian decoder, :math:`\log \mathcal{N}(x; m, \sigma^2 I)` with
-    :math:`m = \mu_\theta(z)`, summed over the event dim; ``logvar`` may be one shared value.
+    r"""Log-likelihood of a Gaussian decoder,
+    :math:`\log \mathcal{N}(x; \mu_\theta(z), \sigma_x^2 I)`, summed over the event dim; ``logvar``
+    may be one shared value.
 
     .. math::
-        \log \mathcal{N}(x; m, \sigma^2 I_D)
-        = -\frac{D}{2}\log(2\pi\sigma^2) - \frac{\lVert x - m \rVert^2}{2\sigma^2}
+        \log \mathcal{N}(x; \mu_\theta(z), \sigma_x^2 I_D)
+        = -\frac{D}{2}\log(2\pi\sigma_x^2) - \frac{\lVert x - \mu_\theta(z) \rVert^2}{2\sigma_x^2}
 
     :func:`~vae_tutorial.losses.log_normal_diag` with ``logvar`` broadcast to the shape of
     ``mean``: a scalar ``logvar`` is the shared variance of the :math:`\sigma`-VAE, a ``(D,)``
@@ -46,8 +48,8 @@ def log_gaussian(
 
     Args:
         x: Data, e.g. grey values in [0, 1].
-        mean: Decoder means :math:`m = \mu_\theta(z)`, broadcastable with ``x``.
-        logvar: :math:`\log\sigma^2`, broadcastable to ``mean`` (a 0-dim tensor for a shared
+        mean: Decoder means :math:`\mu_\theta(z)`, broadcastable with ``x``.
+        logvar: :math:`\log\sigma_x^2`, broadcastable to ``mean`` (a 0-dim tensor for a shared
             variance).
         reduction: ``"none"`` (default), ``"mean"`` or ``"sum"`` over the batch dims.
 
@@ -89,27 +91,29 @@ def log_gaussian(
                 f"logvar must broadcast to mean {shape_str(mean.shape)}; "
                 f"got {shape_str(logvar.shape)}"
             ) from None
-    # \log N(x; m, \sigma^2 I) = \sum_j \log N(x_j; m_j, \sigma^2): log_normal_diag, broadcast
+    # \log N(x; \mu, \sigma_x^2 I) = \sum_j \log N(x_j; \mu_j, \sigma_x^2): log_normal_diag
     return log_normal_diag(x, mean, logvar.expand_as(mean), reduction=reduction)
 
 
 def continuous_bernoulli_log_normalizer(
     logits: torch.Tensor, *, reduction: str = "none"
 ) -> torch.Tensor:
-    r"""Log normalizer of the continuous Bernoulli, :math:`\sum_j \log C(\lambda_j)`, summed over
+    r"""Log normalizer of the continuous Bernoulli, :math:`\sum_j \log C(\ell_j)`, summed over
     the event dim.
 
-    The Bernoulli "likelihood" :math:`\lambda^x (1 - \lambda)^{1 - x}` of a grey value
-    :math:`x \in [0, 1]` integrates over :math:`[0, 1]` to :math:`1 / C(\lambda)`, not to 1;
+    The Bernoulli "likelihood"
+    :math:`\operatorname{sigmoid}(\ell)^x \operatorname{sigmoid}(-\ell)^{1 - x}` of a grey value
+    :math:`x \in [0, 1]` integrates over :math:`[0, 1]` to :math:`1 / C(\ell)`, not to 1;
     the continuous Bernoulli multiplies it by
 
     .. math::
-        C(\lambda) = \frac{2 \operatorname{artanh}(1 - 2\lambda)}{1 - 2\lambda}
+        C(\ell) = \frac{2 \operatorname{artanh}(1 - 2\lambda)}{1 - 2\lambda}
         = \frac{\ell}{\tanh(\ell / 2)} \ \ge 2,
         \qquad \lambda = \operatorname{sigmoid}(\ell),
 
-    with :math:`C(1/2) = 2`. So :func:`~vae_tutorial.losses.log_bernoulli` plus this is the log
-    density :math:`\log \mathcal{CB}(x; \lambda)`. Computed from the logits:
+    with :math:`C(0) = 2` (Loaiza-Ganem & Cunningham write :math:`\lambda` for
+    :math:`\operatorname{sigmoid}(\ell)`). So :func:`~vae_tutorial.losses.log_bernoulli` plus this
+    is the log density :math:`\log \mathcal{CB}(x; \ell)`. Computed from the logits:
     :math:`\log C = \log|\ell| - \log(1 - e^{-|\ell|}) + \log(1 + e^{-|\ell|})`, and by its
     Taylor series :math:`\log 2 + \ell^2/12 - 7\ell^4/1440` for :math:`|\ell| < 10^{-2}`.
 
@@ -122,7 +126,7 @@ def continuous_bernoulli_log_normalizer(
         - Output: :math:`(*)` if ``reduction="none"``, else scalar.
 
     Returns:
-        :math:`\sum_j \log C(\lambda_j)` in nats per example (:math:`\ge D \log 2`).
+        :math:`\sum_j \log C(\ell_j)` in nats per example (:math:`\ge D \log 2`).
 
     Raises:
         TypeError: If ``logits`` is not a floating-point tensor.
@@ -134,7 +138,7 @@ def continuous_bernoulli_log_normalizer(
     Examples:
         >>> import torch
         >>> from vae_tutorial import likelihoods
-        >>> logits = torch.zeros(1, 3)            # lambda = 1/2: C = 2 per pixel
+        >>> logits = torch.zeros(1, 3)            # l = 0: C = 2 per pixel
         >>> likelihoods.continuous_bernoulli_log_normalizer(logits)   # 3 log 2
         tensor([2.0794])
 

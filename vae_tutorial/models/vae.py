@@ -31,9 +31,9 @@ class VAE(nn.Module):
         latent_dim: L, dimension of :math:`z`.
         activation: ``"relu"`` (default) or ``"tanh"`` (as in the paper).
         likelihood: ``"bernoulli"`` (default; ``decode`` returns logits) or ``"gaussian"``
-            (``decode`` returns the means of :math:`\mathcal{N}(x; \mu_\theta(z), \sigma^2 I)`,
+            (``decode`` returns the means of :math:`\mathcal{N}(x; \mu_\theta(z), \sigma_x^2 I)`,
             one variance shared by all pixels; chapter "VAEs in practice").
-        decoder_logvar: Gaussian only: :math:`\log\sigma^2`, a fixed real number, or
+        decoder_logvar: Gaussian only: :math:`\log\sigma_x^2`, a fixed real number, or
             ``"learned"`` (default; a parameter starting at 0, the :math:`\sigma`-VAE of
             Rybkin et al. 2021). Stored as the 0-dim tensor ``self.decoder_logvar`` (``None``
             for a Bernoulli decoder).
@@ -116,7 +116,7 @@ class VAE(nn.Module):
         """
         if self.likelihood == "bernoulli":
             return losses.log_bernoulli(x, out)
-        # \log N(x; \mu_\theta(z), \sigma^2 I), one \sigma^2 for every pixel
+        # \log N(x; \mu_\theta(z), \sigma_x^2 I), one \sigma_x^2 for every pixel
         return likelihoods.log_gaussian(x, out, self.decoder_logvar)
 
     def log_joint(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
