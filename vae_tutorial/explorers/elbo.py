@@ -106,7 +106,7 @@ def elbo_explorer(
         >>> from vae_tutorial import explorers
         >>> ex = explorers.elbo_explorer()
         >>> [p["bind"]["name"].strip() for p in ex.spec["params"] if "bind" in p][:2]
-        ['mean of q, μ (units of z)', 'standard deviation of q, s (units of z)']
+        ['mean of q, μ (units of z)', 'standard deviation of q, σ (units of z)']
 
     Introduced in the chapter "Jensen's inequality and the ELBO".
     """
