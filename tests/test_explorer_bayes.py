@@ -27,7 +27,7 @@ from explorer_harness import (  # noqa: F401 (fixtures)
 BAYES_PAGE = "book/01_latent_variable_models.html"
 BAYES_CONTROLS = {
     "x": "observation x (units of x)",
-    "s": "noise standard deviation σ (units of x)",
+    "s": "noise standard deviation σₓ (units of x)",
     "w": "weight w (units of x per unit of z)",
 }
 BAYES_STATE_JS = explorer_state_js("""

@@ -41,7 +41,7 @@ from vae_tutorial.models import LinearGaussian
 ELBO_PAGE = "book/03_elbo.html"
 ELBO_CONTROLS = {
     "mu": "mean of q, μ (units of z)",
-    "s": "standard deviation of q, s (units of z)",
+    "s": "standard deviation of q, σ (units of z)",
     "x1": "observation x₁ (units of x)",
     "x2": "observation x₂ (units of x)",
 }

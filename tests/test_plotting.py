@@ -65,6 +65,11 @@ def _figure(name: str):  # noqa: C901
             [0, 1, 2], {"a": [0.0, 1.0, 2.0], "b": [1.0, 1.5, 2.5]}, hlines={"c": 1.0},
             xlabel="x", ylabel="y", title="t",
         )
+    if name == "plot_curves_log":  # a gap that closes, on a log axis (chapter 3)
+        return plotting.plot_curves(
+            [0, 1, 2], {"gap": [0.2, 1e-2, 1e-4]}, hlines={"c": 0.1},
+            xlabel="x", ylabel="y", title="t", yscale="log",
+        )
     if name == "plot_weight_degeneracy":
         return plotting.plot_weight_degeneracy(
             {"p": torch.randn(100, generator=g) * 3, "q": torch.randn(100, generator=g)}
@@ -112,6 +117,7 @@ def _figure(name: str):  # noqa: C901
 
 FIGURES = sorted(n for n in plotting.__all__ if callable(getattr(plotting, n)))
 FIGURES.append("image_grid_rows")  # image_grid with row labels
+FIGURES.append("plot_curves_log")  # plot_curves with a log y-axis
 
 
 def test_every_figure_function_is_drawn_here():
@@ -155,6 +161,16 @@ def test_curves_differ_in_line_style(name):
         curves = [ln for ln in fig.axes[0].get_lines() if len(ln.get_xdata()) > 2]
         styles = [ln.get_linestyle() for ln in curves]
         assert len(curves) >= 2 and len(set(styles)) == len(styles), styles
+    finally:
+        plt.close(fig)
+
+
+def test_curves_log_axis_shows_a_closing_gap():
+    fig = _figure("plot_curves_log")
+    try:
+        ax = fig.axes[0]
+        lo, hi = ax.get_ylim()
+        assert ax.get_yscale() == "log" and lo <= 1e-4 and hi >= 0.2, (ax.get_yscale(), lo, hi)
     finally:
         plt.close(fig)
 

@@ -20,7 +20,7 @@ References:
       Autoencoders", ICML 2018.
 
 Introduced in the chapter "Jensen's inequality and the ELBO" (:func:`fit_gaussian_1d` in "KL
-divergence").
+divergence"; :class:`LinearEncoder` and :func:`fit_amortized` in "A VAE on real digits").
 """
 
 from __future__ import annotations
@@ -156,7 +156,7 @@ def _svi_loop(
 class LinearEncoder(nn.Module):
     r"""An amortized Gaussian encoder, linear in x.
 
-    :math:`\mu = A x + c` and :math:`\log s^2 = G x + g`.
+    :math:`\mu = A x + c` and :math:`\log \sigma^2 = V x + d` (``mean`` and ``log_variance``).
 
     On the linear-Gaussian model the best diagonal :math:`q` has a mean linear in :math:`x` and a
     constant variance (:meth:`~vae_tutorial.models.LinearGaussian.optimal_diagonal_q`), so this
@@ -170,7 +170,7 @@ class LinearEncoder(nn.Module):
     Shape:
         - x: :math:`(B, D)`; output ``mu``, ``logvar``: :math:`(B, L)`.
 
-    Introduced in the chapter "Jensen's inequality and the ELBO".
+    Introduced in the chapter "A VAE on real digits".
     """
 
     def __init__(self, data_dim: int, latent_dim: int, dtype: torch.dtype = torch.float64) -> None:
@@ -185,7 +185,7 @@ class LinearEncoder(nn.Module):
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``(mu, logvar)`` of :math:`q_\\phi(z \\mid x)`."""
-        # \mu = A x + c ; \log s^2 = G x + g
+        # \mu = A x + c ; \log \sigma^2 = V x + d
         return self.mean(x), self.log_variance(x)
 
 
@@ -230,7 +230,7 @@ def fit_amortized(
     References:
         Kingma & Welling (2014), section 2.1 (the recognition model); Cremer et al. (2018).
 
-    Introduced in the chapter "Jensen's inequality and the ELBO".
+    Introduced in the chapter "A VAE on real digits".
     """
     _check_lg(model)
     check_tensor("x", x, min_dim=2)

@@ -26,16 +26,16 @@ def bayes_grid_explorer(
 ) -> Explorer:
     r"""Bayes' rule on a grid for the 1-D linear-Gaussian model, computed live in the page.
 
-    The model is :math:`z \sim \mathcal{N}(0, 1)`, :math:`x \mid z \sim \mathcal{N}(wz, \sigma^2)`
+    The model is :math:`z \sim \mathcal{N}(0, 1)`, :math:`x \mid z \sim \mathcal{N}(wz, \sigma_x^2)`
     (:class:`vae_tutorial.models.LinearGaussian` with :math:`D = L = 1` and bias 0). Sliders set
-    the observation :math:`x`, the noise :math:`\sigma` and the weight :math:`w`. On the
+    the observation :math:`x`, the noise :math:`\sigma_x` and the weight :math:`w`. On the
     midpoint grid of :func:`vae_tutorial.quadrature.make_grid` (``n_grid`` points on
     :math:`[-\text{lim}, \text{lim}]`) the page computes the prior, the likelihood
     :math:`p(x \mid z)`, the evidence by the midpoint rule
     :math:`p(x) \approx \Delta \sum_n p(x \mid z_n) p(z_n)` and the posterior
     :math:`p(z_n \mid x) = p(x \mid z_n) p(z_n) / p(x)`, as
     :func:`vae_tutorial.quadrature.grid_posterior`; it prints the grid's :math:`\log p(x)`, the
-    exact one :math:`\log \mathcal{N}(x; 0, w^2 + \sigma^2)` and the posterior mean and standard
+    exact one :math:`\log \mathcal{N}(x; 0, w^2 + \sigma_x^2)` and the posterior mean and standard
     deviation from the grid and in closed form
     (:meth:`vae_tutorial.models.LinearGaussian.posterior`).
 
@@ -70,7 +70,7 @@ def bayes_grid_explorer(
         "params": [
             slider("x", float(x), -4.0, 4.0, 0.1, "observation x (units of x)"),
             slider("s", float(noise_std), 0.2, 2.0, 0.05,
-                   "noise standard deviation σ (units of x)"),
+                   "noise standard deviation σₓ (units of x)"),
             slider("w", float(weight), -2.0, 2.0, 0.1, "weight w (units of x per unit of z)"),
             # exact: p(x) = N(x; 0, w^2 + s^2); p(z | x) = N(S w x / s^2, S), S = 1/(1 + w^2/s^2)
             {"name": "log_ev_exact", "expr": log_normal_expr("x", "0", "sqrt(w * w + s * s)")},

@@ -1,16 +1,16 @@
 r"""Chapter 3's explorer: a Gaussian q against the exact posterior of a 1-D-latent model.
 
 The model is a :class:`~vae_tutorial.models.LinearGaussian` with one latent dimension,
-:math:`z \sim \mathcal{N}(0, 1)`, :math:`x \mid z \sim \mathcal{N}(wz + b, \sigma^2 I_D)`; its
-:math:`w`, :math:`b` and :math:`\sigma^2` are written into the specification as constants, and
+:math:`z \sim \mathcal{N}(0, 1)`, :math:`x \mid z \sim \mathcal{N}(wz + b, \sigma_x^2 I_D)`; its
+:math:`w`, :math:`b` and :math:`\sigma_x^2` are written into the specification as constants, and
 every quantity the page shows is a closed form evaluated as a Vega expression:
 
 * the posterior :math:`p(z \mid x) = \mathcal{N}(m, S)`, :math:`S = 1/(1 + \lVert w\rVert^2 /
-  \sigma^2)`, :math:`m = S\, w^\top (x - b)/\sigma^2`
+  \sigma_x^2)`, :math:`m = S\, w^\top (x - b)/\sigma_x^2`
   (:meth:`~vae_tutorial.models.LinearGaussian.posterior`);
-* the evidence :math:`\log p(x) = \log \mathcal{N}(x; b, ww^\top + \sigma^2 I)`
+* the evidence :math:`\log p(x) = \log \mathcal{N}(x; b, ww^\top + \sigma_x^2 I)`
   (:meth:`~vae_tutorial.models.LinearGaussian.log_evidence`);
-* the ELBO of :math:`q = \mathcal{N}(\mu, s^2)`
+* the ELBO of :math:`q = \mathcal{N}(\mu, \sigma^2)` (the slider and signal ``s``)
   (:meth:`vae_tutorial.models.LinearGaussian.elbo`) and the gap
   :math:`\mathrm{KL}(q \,\|\, p(z \mid x))`
   (:meth:`vae_tutorial.models.LinearGaussian.kl_to_posterior`).
@@ -106,7 +106,7 @@ def elbo_explorer(
         >>> from vae_tutorial import explorers
         >>> ex = explorers.elbo_explorer()
         >>> [p["bind"]["name"].strip() for p in ex.spec["params"] if "bind" in p][:2]
-        ['mean of q, μ (units of z)', 'standard deviation of q, s (units of z)']
+        ['mean of q, μ (units of z)', 'standard deviation of q, σ (units of z)']
 
     Introduced in the chapter "Jensen's inequality and the ELBO".
     """
@@ -162,29 +162,29 @@ def elbo_explorer(
     half_d_log = f"{d} / 2 * (log(2 * PI) + log({var!r}))"
     params: list[dict[str, Any]] = [
         slider("mu", float(mu_q), *MU_RANGE, 0.05, "mean of q, μ (units of z)"),
-        slider("s", float(sigma_q), *SIGMA_RANGE, 0.01, "standard deviation of q, s (units of z)"),
+        slider("s", float(sigma_q), *SIGMA_RANGE, 0.01, "standard deviation of q, σ (units of z)"),
         *x_sliders,
         *residuals,
         # w^T (x - b)
         {"name": "wr", "expr": " + ".join(f"({w[j]!r}) * r{j + 1}" for j in range(d))},
         # ||x - b||^2
         {"name": "rr", "expr": " + ".join(f"r{j + 1} * r{j + 1}" for j in range(d))},
-        # 1/S = 1 + ||w||^2 / sigma^2, the posterior precision
+        # 1/S = 1 + ||w||^2 / sigma_x^2, the posterior precision
         {"name": "prec", "expr": f"1 + {ww!r} / {var!r}"},
         {"name": "post_var", "expr": "1 / prec"},
         {"name": "post_sd", "expr": "sqrt(post_var)"},
-        # m = S w^T (x - b) / sigma^2
+        # m = S w^T (x - b) / sigma_x^2
         {"name": "post_mean", "expr": f"post_var * wr / {var!r}"},
-        # log p(x) = -D/2 log(2 pi sigma^2) + 1/2 log S
-        #            - (||x - b||^2 - (w^T (x - b))^2 / (sigma^2 + ||w||^2)) / (2 sigma^2)
+        # log p(x) = -D/2 log(2 pi sigma_x^2) + 1/2 log S
+        #            - (||x - b||^2 - (w^T (x - b))^2 / (sigma_x^2 + ||w||^2)) / (2 sigma_x^2)
         {"name": "log_ev",
          "expr": f"-{half_d_log} + 0.5 * log(post_var) "
                  f"- 0.5 * (rr - wr * wr / ({var!r} + {ww!r})) / {var!r}"},
         # ||x - w mu - b||^2
         {"name": "resid2", "expr": " + ".join(
             f"(r{j + 1} - ({w[j]!r}) * mu) * (r{j + 1} - ({w[j]!r}) * mu)" for j in range(d))},
-        # E_q[log p(x | z)] = -D/2 log(2 pi sigma^2)
-        #                     - (||x - w mu - b||^2 + s^2 ||w||^2) / (2 sigma^2)
+        # E_q[log p(x | z)] = -D/2 log(2 pi sigma_x^2)
+        #                     - (||x - w mu - b||^2 + s^2 ||w||^2) / (2 sigma_x^2)
         {"name": "recon",
          "expr": f"-{half_d_log} - 0.5 * (resid2 + s * s * {ww!r}) / {var!r}"},
         # KL(q || p(z)) = (mu^2 + s^2 - 1 - log s^2) / 2

@@ -132,9 +132,10 @@ def plot_curves(
     title: str,
     ylim: tuple[float, float] | None = None,
     xscale: str = "linear",
+    yscale: str = "linear",
 ) -> Figure:
     """Several curves against a shared x, with optional labelled horizontal reference lines.
-    Curves differ in line style as well as colour."""
+    Curves differ in line style as well as colour; ``yscale="log"`` for a gap that closes."""
     fig, ax = plt.subplots(figsize=(MAX_WIDTH_IN, 4.0))
     styles = ["-", "--", "-.", ":"]
     for i, (label, y) in enumerate(curves.items()):
@@ -142,6 +143,7 @@ def plot_curves(
     for i, (label, v) in enumerate((hlines or {}).items()):
         ax.axhline(v, color=OKABE_ITO[7], ls=styles[(i + 1) % 4], lw=1, label=label)
     ax.set_xscale(xscale)
+    ax.set_yscale(yscale)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.set_title(title)
