@@ -230,8 +230,8 @@ def plot_rate_distortion(
         ax.annotate(f"beta = {b:g}", (r, d), textcoords="offset points",
                     xytext=(-8, -16) if right else (6, 6), ha="right" if right else "left")
     ax.margins(x=0.15, y=0.15)
-    ax.set_xlabel("rate R = KL(q(z|x) || p(z)) (nats per example)")
-    ax.set_ylabel("distortion D (nats per example)")
+    ax.set_xlabel(r"rate $\mathcal{R}$ = KL(q(z|x) || p(z)) (nats per example)")
+    ax.set_ylabel(r"distortion $\mathcal{D}$ (nats per example)")
     ax.set_title(title)
     ax.grid(alpha=0.3)
     fig.tight_layout()
