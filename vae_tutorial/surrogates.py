@@ -98,9 +98,12 @@ def stl_elbo(
     r"""The Monte Carlo ELBO whose gradient in ``mu`` and ``logvar`` is *sticking the landing*.
 
     .. math::
-        \hat{\mathcal{L}} = \frac1K \sum_{k=1}^K \big[\log p_\theta(x, z_k)
-        - \log q_{\bar\phi}(z_k)\big], \qquad z_k = \mu + \sigma \odot \varepsilon_k,
-        \quad \bar\phi = \operatorname{stop\_gradient}(\phi)
+        \begin{aligned}
+        \hat{\mathcal{L}} &= \frac1K \sum_{k=1}^K \big[\log p_\theta(x, z_k)
+        - \log q_{\bar\phi}(z_k)\big], \\
+        z_k &= \mu + \sigma \odot \varepsilon_k, \qquad
+        \bar\phi = \operatorname{stop\_gradient}(\phi)
+        \end{aligned}
 
     The value is the ordinary all-sampled ELBO estimate. Its gradient in
     :math:`\phi = (\mu, \log\sigma^2)` keeps only the path term of the total derivative,
