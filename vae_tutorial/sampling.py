@@ -5,7 +5,8 @@ r"""Sampling from the approximate posterior and the two gradient estimators it a
   Monte Carlo estimates of :math:`\nabla_\phi \mathbb{E}_{q_\phi}[f(z)]` for a diagonal Gaussian
   :math:`q_\phi = \mathcal{N}(\mu, \operatorname{diag}\sigma^2)`,
   :math:`\phi = (\mu, \log\sigma^2)`.
-* :func:`gradient_variance`: the mean and variance of either estimator over repeated draws.
+* :func:`gradient_variance`: the mean, variance and signal-to-noise ratio of either estimator
+  (or of those of :mod:`vae_tutorial.surrogates`) over repeated draws.
 * :func:`sum_of_squares_gradient_variance`: both variances in closed form for
   :math:`f(z) = \sum_i z_i^2`.
 
@@ -321,6 +322,9 @@ class GradientStats:
         var_mu, var_logvar: Variance of one estimate (with ``n_samples`` samples), per
             coordinate, shape of ``mu``.
         n_repeats: Number of independent estimates the statistics are taken over.
+
+    The signal-to-noise ratios :attr:`snr_mu` and :attr:`snr_logvar` are chapter 4's measure
+    of the IWAE encoder gradient.
     """
 
     mean_mu: torch.Tensor
@@ -334,6 +338,19 @@ class GradientStats:
         """Sum of the per-coordinate variances over ``mu`` and ``logvar`` (trace of the
         covariance)."""
         return self.var_mu.sum() + self.var_logvar.sum()
+
+    @property
+    def snr_mu(self) -> torch.Tensor:
+        r"""Signal-to-noise ratio of each coordinate of the ``mu`` gradient,
+        :math:`|\mathbb{E}\hat g| / \sqrt{\operatorname{Var}\hat g}`, from the measured mean and
+        variance (Rainforth et al. 2018, section 3)."""
+        return self.mean_mu.abs() / self.var_mu.sqrt()
+
+    @property
+    def snr_logvar(self) -> torch.Tensor:
+        """Signal-to-noise ratio of each coordinate of the ``logvar`` gradient, as
+        :attr:`snr_mu`."""
+        return self.mean_logvar.abs() / self.var_logvar.sqrt()
 
 
 _ESTIMATORS = {"score": score_function_gradient, "pathwise": pathwise_gradient}
