@@ -294,12 +294,11 @@ def _draw_eps(
     k: int, shape: tuple[int, ...], generator: torch.Generator, like: torch.Tensor
 ) -> torch.Tensor:
     # one (B, L) draw per sample, in order: the stream does not depend on how samples are chunked
-    return torch.stack(
-        [
-            torch.randn(shape, generator=generator, dtype=like.dtype, device=like.device)
-            for _ in range(k)
-        ]
-    )
+    # (each row filled in place, the numbers of torch.randn(shape) without its allocation)
+    eps = torch.empty((k, *shape), dtype=like.dtype, device=like.device)
+    for row in eps:
+        row.normal_(generator=generator)
+    return eps
 
 
 # (image, sample) rows per decoder call when the caller does not say: the matrix products are
