@@ -137,9 +137,11 @@ def table(
     notes: list[str] | None = None,
     header: dict[str, str] | None = None,
 ) -> str:
-    """The markdown table: one line per row with median, min, max and the number of runs.
+    """Markdown: one table per benchmark, one line per row with median, range and runs.
 
-    ``header`` (default: :func:`machine` now) is printed above the table, one ``key: value``
+    Five columns (measurement, median, min - max, runs, target), so that a table fits a laptop
+    screen's text column; a row's note is set in the measurement cell, after its name.
+    ``header`` (default: :func:`machine` now) is printed above the tables, one ``key: value``
     list on one line.
     """
     lines = []
@@ -147,20 +149,24 @@ def table(
         lines += [f"**{title}**", ""]
     m = machine() if header is None else header
     lines.append("; ".join(f"{k}: {v}" for k, v in m.items()))
-    lines.append("")
-    lines.append("| benchmark | measurement | median | min | max | runs | target | met |")
-    lines.append("|---|---|---:|---:|---:|---:|---|:-:|")
-    for row in rows:
-        if row.values:
-            med = fmt(row.median, row.unit, row.digits)
-            lo = fmt(min(row.values), row.unit, row.digits)
-            hi = fmt(max(row.values), row.unit, row.digits)
-        else:
-            med = lo = hi = "n/a"
-        met = "" if row.met is None else ("yes" if row.met else "**no**")
-        what = (row.what + (f" ({row.note})" if row.note else "")).replace("|", "\\|")
-        cells = [row.benchmark, what, med, lo, hi, str(len(row.values)), row.target, met]
-        lines.append("| " + " | ".join(cells) + " |")
+    for bench in dict.fromkeys(row.benchmark for row in rows):
+        lines += ["", f"*{bench}*", ""]
+        lines.append("| measurement | median | min - max | runs | target |")
+        lines.append("|---|---:|---:|---:|---|")
+        for row in (r for r in rows if r.benchmark == bench):
+            if row.values:
+                med = fmt(row.median, row.unit, row.digits)
+                lo = fmt(min(row.values), row.unit, row.digits)
+                hi = fmt(max(row.values), row.unit, row.digits)
+                span = f"{lo} - {hi}"
+            else:
+                med = span = "n/a"
+            target = row.target
+            if row.met is not None:
+                target = f"{target}: " + ("met" if row.met else "**not met**")
+            what = row.what + (f" (*{row.note}*)" if row.note else "")
+            cells = [what.replace("|", "\\|"), med, span, str(len(row.values)), target]
+            lines.append("| " + " | ".join(cells) + " |")
     if notes:
         lines.append("")
         lines += [f"- {n}" for n in notes]

@@ -41,8 +41,14 @@ ROOT = Path(__file__).resolve().parent.parent
 HTML = ROOT / "_build" / "html"
 MB = 1e6  # a page's weight is given in decimal megabytes (10^6 bytes)
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-quic",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+    "--disable-quic",
 ]
 VIEWPORTS = {"desktop": {"width": 1366, "height": 900}, "phone": {"width": 390, "height": 844}}
 TIMEOUT_MS = 60_000
@@ -117,8 +123,11 @@ def chromium() -> str | None:
 def built_pages(html: Path = HTML) -> list[str]:
     """The pages the last build wrote (as ``tests/test_browser.py`` lists them), without the
     redirect at the root and the highlighted sources (``_modules``), which are not chapters."""
-    index = json.loads(re.fullmatch(r"Search\.setIndex\((.*)\)\s*",
-                                    (html / "searchindex.js").read_text(), flags=re.S).group(1))
+    index = json.loads(
+        re.fullmatch(
+            r"Search\.setIndex\((.*)\)\s*", (html / "searchindex.js").read_text(), flags=re.S
+        ).group(1)
+    )
     pages = {f"{doc}.html" for doc in index["docnames"]}
     pages |= {p.name for p in html.glob("*.html") if p.name != "index.html"}
     return sorted(pages)
@@ -133,7 +142,8 @@ class _Quiet(http.server.SimpleHTTPRequestHandler):
 def serve(html: Path = HTML):
     """A local HTTP server for ``html``; yields its base URL."""
     server = http.server.ThreadingHTTPServer(
-        ("127.0.0.1", 0), functools.partial(_Quiet, directory=str(html)))
+        ("127.0.0.1", 0), functools.partial(_Quiet, directory=str(html))
+    )
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -166,10 +176,14 @@ def measure(browser, base_url: str, page_path: str, viewport: str = "desktop") -
     context.add_init_script(INIT_JS)
     page = context.new_page()
     page.on("pageerror", lambda err: problems.append(f"JavaScript exception: {err}"))
-    page.on("console", lambda msg: problems.append(f"console.error: {msg.text}")
-            if msg.type == "error" else None)
-    page.on("response", lambda r: problems.append(f"HTTP {r.status}: {r.url}")
-            if r.status >= 400 else None)
+    page.on(
+        "console",
+        lambda msg: problems.append(f"console.error: {msg.text}") if msg.type == "error" else None,
+    )
+    page.on(
+        "response",
+        lambda r: problems.append(f"HTTP {r.status}: {r.url}") if r.status >= 400 else None,
+    )
     try:
         page.goto(f"{base_url}/{page_path}", wait_until="load", timeout=TIMEOUT_MS)
         page.evaluate(SETTLE_JS)
@@ -184,22 +198,36 @@ def measure(browser, base_url: str, page_path: str, viewport: str = "desktop") -
     for r in raw["resources"]:
         by_type[kind(r["url"], r["initiator"])] += r["bytes"]
     prefix = base_url + "/"
-    largest = sorted(((r["bytes"], r["url"].removeprefix(prefix).split("?")[0])
-                      for r in raw["resources"]), reverse=True)[:4]
-    return {"bytes": dict(by_type), "total": sum(by_type.values()), "largest": largest,
-            "n_requests": len(raw["resources"]), "fcp": raw["fcp"], "dcl": raw["dcl"],
-            "load": raw["load"], "mathDone": raw["mathDone"], "nMath": raw["nMath"],
-            "problems": problems, "external": external}
+    largest = sorted(
+        ((r["bytes"], r["url"].removeprefix(prefix).split("?")[0]) for r in raw["resources"]),
+        reverse=True,
+    )[:4]
+    return {
+        "bytes": dict(by_type),
+        "total": sum(by_type.values()),
+        "largest": largest,
+        "n_requests": len(raw["resources"]),
+        "fcp": raw["fcp"],
+        "dcl": raw["dcl"],
+        "load": raw["load"],
+        "mathDone": raw["mathDone"],
+        "nMath": raw["nMath"],
+        "problems": problems,
+        "external": external,
+    }
 
 
 def table(results: dict[str, dict], repeats: int = 1) -> str:
     """A markdown table: per page its weight by type (MB) and its timings (ms, median)."""
+
     def ms(values) -> str:
         values = [v for v in values if v is not None]
         return f"{statistics.median(values):.0f}" if values else "-"
 
-    head = ("| page | total MB | " + " | ".join(TYPES) + " | requests | first paint ms "
-            "| DOMContentLoaded ms | load ms | MathJax done ms |")
+    head = (
+        "| page | total MB | " + " | ".join(TYPES) + " | requests | first paint ms "
+        "| DOMContentLoaded ms | load ms | MathJax done ms |"
+    )
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     for page, runs in results.items():
         first = runs[0]
@@ -208,7 +236,8 @@ def table(results: dict[str, dict], repeats: int = 1) -> str:
             + " | ".join(f"{first['bytes'][t] / MB:.2f}" for t in TYPES)
             + f" | {first['n_requests']} | {ms(r['fcp'] for r in runs)} "
             f"| {ms(r['dcl'] for r in runs)} | {ms(r['load'] for r in runs)} "
-            f"| {ms(r['mathDone'] for r in runs)} |")
+            f"| {ms(r['mathDone'] for r in runs)} |"
+        )
     return "\n".join(lines)
 
 
@@ -233,14 +262,18 @@ def main(argv: list[str] | None = None) -> None:
                 results[p].append(measure(browser, base, p, args.viewport))
         browser.close()
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
-    print(f"**Page weight and load time** ({args.viewport} "
-          f"{VIEWPORTS[args.viewport]['width']} px, offline, local server, {args.repeats} "
-          f"loads per page, {os.cpu_count()} cores, load average {load})\n")
+    print(
+        f"**Page weight and load time** ({args.viewport} "
+        f"{VIEWPORTS[args.viewport]['width']} px, offline, local server, {args.repeats} "
+        f"loads per page, {os.cpu_count()} cores, load average {load})\n"
+    )
     print(table(results, args.repeats))
     heaviest = max(results, key=lambda p: results[p][0]["total"])
-    print(f"\nheaviest page: {heaviest}, {results[heaviest][0]['total'] / MB:.2f} MB; its "
-          "largest files: " + ", ".join(f"{path} {b / MB:.2f} MB"
-                                        for b, path in results[heaviest][0]["largest"]))
+    print(
+        f"\nheaviest page: {heaviest}, {results[heaviest][0]['total'] / MB:.2f} MB; its "
+        "largest files: "
+        + ", ".join(f"{path} {b / MB:.2f} MB" for b, path in results[heaviest][0]["largest"])
+    )
     for p, runs in results.items():
         for problem in sorted({x for r in runs for x in r["problems"] + r["external"]}):
             print(f"problem on {p}: {problem}")

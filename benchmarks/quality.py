@@ -124,8 +124,7 @@ def run(
     n_val = round(VALIDATION["fraction"] * digits.x_train.shape[0])
     n_fit = digits.x_train.shape[0] - n_val
     scope = (
-        f"embedded MNIST subset ({n_fit:,} train / {n_val:,} validation / "
-        f"{x_test.shape[0]:,} test)"
+        f"embedded MNIST subset ({n_fit:,} train / {n_val:,} validation / {x_test.shape[0]:,} test)"
     )
     rows.append(Row(b, f"test ELBO, {scope}", [elbo], "nats", digits=2, note=how))
     rows.append(

@@ -8,10 +8,11 @@ Usage, from the repository root::
 
 Benchmarks (one script each, each also runnable on its own):
 
-* ``train_throughput.py``: one epoch of the 784-400-20 VAE, ``training.train`` against the
-  PyTorch-example loop and against the epoch's matrix products alone;
-* ``loglik.py``: ``estimators.log_likelihood`` (k = 5000) by chunk size against a naive version,
-  time per image and peak memory;
+* ``train_throughput.py``: one epoch of the 784-400-20 VAE on 4,000 and on 60,000 images,
+  ``training.train`` against the PyTorch-example loop and against the epoch's matrix products
+  alone (``--profile``: the torch.profiler table of one 60,000-image epoch);
+* ``loglik.py``: ``estimators.log_likelihood`` (k = 5000) against its previous version and a
+  naive one, time per image beside the decoder's matmul floor, and peak memory;
 * ``quality.py``: the chapter-7 model's test ELBO and log-likelihood; full MNIST when present;
 * ``build_time.py``: cold and warm book builds and each chapter's execution time.
 

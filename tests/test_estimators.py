@@ -107,8 +107,12 @@ def test_iwae_bound_monotone_in_k_and_reaches_log_evidence(lg):
     for k in (1, 4, 16, 256):
         reps = max(64_000 // k, 500)  # independent bounds to average
         lw = estimators.importance_sampling(
-            model, x.expand(reps, *x.shape), mu.expand(reps, *mu.shape),
-            logvar.expand(reps, *logvar.shape), k, generator=g,
+            model,
+            x.expand(reps, *x.shape),
+            mu.expand(reps, *mu.shape),
+            logvar.expand(reps, *logvar.shape),
+            k,
+            generator=g,
         ).log_weights  # (K, R, B)
         bound = losses.iwae_bound(lw, reduction="none")  # (R, B)
         means.append((bound.mean(0), bound.std(0) / math.sqrt(reps)))
@@ -344,3 +348,86 @@ def test_standard_error_at_small_k(k):
     )
     assert bool(torch.isfinite(est.log_standard_error).all())
     assert bool(torch.isnan(one.log_standard_error).all())
+
+
+# --------------------------------------------------------------------------------------------
+# Issue 16: log_likelihood decodes several images x samples per call, at most max_rows rows.
+# --------------------------------------------------------------------------------------------
+
+
+def _spy_rows(model: VAE, monkeypatch) -> list[int]:
+    """Wrap ``model.decode`` to record the (image, sample) rows of every call."""
+    seen: list[int] = []
+    decode = model.decode
+
+    def spy(z):
+        seen.append(z.shape[:-1].numel())
+        return decode(z)
+
+    monkeypatch.setattr(model, "decode", spy)
+    return seen
+
+
+@pytest.mark.parametrize(
+    ("n_images", "k", "chunk_size", "max_rows"),
+    [
+        (5, 1000, None, 64),
+        (5, 1000, 64, 7),
+        (5, 300, None, 5),
+        (5, 300, 13, 3),
+        (1, 500, None, 100),
+    ],
+)
+def test_log_likelihood_rows_per_decoder_call_bounded_by_max_rows(
+    vae, monkeypatch, n_images, k, chunk_size, max_rows
+):
+    """Every (image, sample) row is decoded once, at most max_rows in one call, whatever the
+    number of images (more than max_rows: the images of one sample are split)."""
+    model, x = vae
+    seen = _spy_rows(model, monkeypatch)
+    estimators.log_likelihood(model, x[:n_images], k, chunk_size, seed=0, max_rows=max_rows)
+    assert max(seen) <= max_rows and sum(seen) == k * n_images, (max(seen), sum(seen))
+    if chunk_size is None and max_rows >= n_images:  # the calls fill max_rows (but the last)
+        assert max(seen) > max_rows - n_images
+
+
+@pytest.mark.parametrize("max_rows", [1, 3, 5, 7, 64, 10_000])
+@pytest.mark.parametrize("chunk_size", [None, 1, 9])
+def test_log_likelihood_batched_equals_the_per_image_path(vae, max_rows, chunk_size):
+    """The batched path gives, image by image, what the weights computed for that image alone
+    give with the same noise (float64, confident logits up to |l| ~ 30 so that the
+    x l - softplus(l) form meets large logits); the noise is the documented stream."""
+    model, x = vae
+    model = model.double()
+    with torch.no_grad():
+        model.decoder[2].weight.mul_(100.0)  # logits of tens of nats
+    x = x.double()
+    k, seed = 40, 3
+    g = torch.Generator().manual_seed(seed)
+    eps = torch.stack([torch.randn(5, 3, generator=g, dtype=F64) for _ in range(k)])  # (k, B, L)
+    expected = []
+    for j in range(x.shape[0]):  # one image at a time
+        lw = _independent_log_weights(model, x[j : j + 1], eps[:, j : j + 1])  # (k, 1)
+        expected.append(torch.logsumexp(lw[:, 0], 0) - math.log(k))
+    with torch.no_grad():
+        top = model.decode(model.encode(x)[0]).abs().max()
+    assert top > 20  # the test does meet large logits
+    got = estimators.log_likelihood(model, x, k, chunk_size, seed=seed, max_rows=max_rows)
+    torch.testing.assert_close(got, torch.stack(expected), rtol=1e-12, atol=1e-10)
+
+
+def test_log_likelihood_float32_same_for_any_max_rows(vae):
+    """float32: the answer depends on max_rows and chunk_size only through rounding."""
+    model, x = vae
+    ref = estimators.log_likelihood(model, x, 200, 200, seed=1, max_rows=1)
+    for chunk_size, max_rows in ((None, 2048), (7, 3), (200, 1000)):
+        got = estimators.log_likelihood(model, x, 200, chunk_size, seed=1, max_rows=max_rows)
+        torch.testing.assert_close(got, ref)
+
+
+def test_log_likelihood_rejects_bad_max_rows(vae):
+    model, x = vae
+    with pytest.raises(ValueError, match="max_rows must be >= 1"):
+        estimators.log_likelihood(model, x, 10, max_rows=0)
+    with pytest.raises(TypeError, match="max_rows must be an int"):
+        estimators.log_likelihood(model, x, 10, max_rows=2.0)

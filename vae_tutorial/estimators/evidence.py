@@ -30,6 +30,7 @@ from __future__ import annotations
 import math
 
 import torch
+import torch.nn.functional as F
 
 from vae_tutorial import losses
 from vae_tutorial._checks import (
@@ -179,9 +180,7 @@ def naive_monte_carlo(
     else:
         check_tensor("eps", eps, min_dim=1)
         if tuple(eps.shape) != shape:
-            raise ValueError(
-                f"eps must have shape {shape_str(shape)}; got {shape_str(eps.shape)}"
-            )
+            raise ValueError(f"eps must have shape {shape_str(shape)}; got {shape_str(eps.shape)}")
     # shared noise (c, L) broadcasts over the batch as (c, 1, ..., 1, L)
     view = (*([1] * (x.dim() - 1)), latent) if shared_noise else shape[1:]
 
@@ -285,8 +284,9 @@ def importance_sampling(
         # \log w_k = \log p(x, z_k) - \log q(z_k)
         return log_joint(model, x, zc) - losses.log_normal_diag(zc, mu, logvar)  # (c, B)
 
-    _, log_w = stream_log_weights(lambda start, c: z[start : start + c], log_weight,
-                                  n_samples, chunk_size)
+    _, log_w = stream_log_weights(
+        lambda start, c: z[start : start + c], log_weight, n_samples, chunk_size
+    )
     return evidence_estimate(log_w)
 
 
@@ -294,12 +294,17 @@ def _draw_eps(
     k: int, shape: tuple[int, ...], generator: torch.Generator, like: torch.Tensor
 ) -> torch.Tensor:
     # one (B, L) draw per sample, in order: the stream does not depend on how samples are chunked
-    return torch.stack(
-        [
-            torch.randn(shape, generator=generator, dtype=like.dtype, device=like.device)
-            for _ in range(k)
-        ]
-    )
+    # (each row filled in place, the numbers of torch.randn(shape) without its allocation)
+    eps = torch.empty((k, *shape), dtype=like.dtype, device=like.device)
+    for row in eps:
+        row.normal_(generator=generator)
+    return eps
+
+
+# (image, sample) rows per decoder call when the caller does not say: the matrix products are
+# large enough to run near the machine's matmul rate, the (rows, D) logits (6 MB at D = 784)
+# stay in the cache (benchmarks/loglik.py)
+_MAX_ROWS = 2048
 
 
 @torch.no_grad()
@@ -307,9 +312,10 @@ def log_likelihood(
     model: torch.nn.Module,
     x: torch.Tensor,
     k: int = 1000,
-    chunk_size: int = 100,
+    chunk_size: int | None = None,
     *,
     seed: int = 0,
+    max_rows: int = _MAX_ROWS,
 ) -> torch.Tensor:
     r"""Importance-sampled :math:`\log p_\theta(x)` of a VAE, with its encoder as proposal.
 
@@ -320,19 +326,28 @@ def log_likelihood(
 
     This is the IWAE bound :math:`\mathcal{L}_k` of Burda et al. (2016), eq. 8, used as an
     estimate of the log-likelihood: it is below :math:`\log p_\theta(x)` in expectation and
-    converges to it as :math:`k \to \infty`. The samples are processed ``chunk_size`` at a time
-    and combined with a running ``logsumexp``, so memory holds at most ``chunk_size * B * D``
-    decoder outputs whatever ``k`` is. The noise is drawn from one generator seeded with
+    converges to it as :math:`k \to \infty`. The noise is drawn from one generator seeded with
     ``seed``, one ``(B, L)`` draw per sample in a fixed order, so the answer does not depend on
-    ``chunk_size``.
+    ``chunk_size`` or ``max_rows``.
+
+    Memory is bounded whatever ``k`` and ``B`` are. The samples are drawn ``chunk_size`` at a
+    time (their latents, ``chunk_size * B * L`` numbers, are in memory together) and combined
+    with a running ``logsumexp``; the decoder sees at most ``max_rows`` (image, sample) rows per
+    call: several samples of all ``B`` images at once when ``B <= max_rows``, else the images of
+    one sample in groups of ``max_rows``. So at most ``max_rows * D`` decoder outputs are in
+    memory at a time, and one image (``B = 1``) is decoded in the same large matrix products as a
+    batch.
 
     Args:
         model: A :class:`~vae_tutorial.models.VAE` (``encode``, ``decode``, ``latent_dim``).
         x: Images in [0, 1] (binary for a Bernoulli decoder), on any device and of any
             floating dtype; they are converted to the model's device and dtype.
         k: Importance samples per image (1000 or more for evaluation; 5000 in Burda et al.).
-        chunk_size: Samples processed at a time (bounds memory).
+        chunk_size: Samples drawn at a time (``None``: as many as fill ``max_rows`` rows,
+            ``max(1, max_rows // B)``).
         seed: Seed of the noise, an int in [0, 2**32 - 1].
+        max_rows: Most (image, sample) rows per decoder call (bounds memory: ``max_rows * D``
+            decoder outputs).
 
     Shape:
         - x: :math:`(B, D)`.
@@ -344,11 +359,11 @@ def log_likelihood(
 
     Raises:
         TypeError: If ``model`` has no ``encode``/``decode``, ``x`` is not a float tensor or
-            ``seed`` not an int.
-        ValueError: If ``k`` or ``chunk_size`` is not a positive int, ``seed`` is outside
-            [0, 2**32 - 1], or ``x`` has the wrong shape, non-finite values or (with validation
-            on, the default) values outside [0, 1]. The checks run once, up front; the
-            per-chunk checks are then switched off.
+            ``seed``, ``chunk_size`` or ``max_rows`` not an int.
+        ValueError: If ``k``, ``chunk_size`` or ``max_rows`` is not a positive int, ``seed`` is
+            outside [0, 2**32 - 1], or ``x`` has the wrong shape, non-finite values or (with
+            validation on, the default) values outside [0, 1]. The checks run once, up front;
+            the per-chunk checks are then switched off.
 
     References:
         Burda, Grosse & Salakhutdinov (2016), eq. 8 and section 5 (k = 5000 for evaluation);
@@ -365,8 +380,8 @@ def log_likelihood(
         >>> log_px = estimators.log_likelihood(model, x, k=100, chunk_size=50)
         >>> log_px.shape  # one log p(x) per image, in nats
         torch.Size([4])
-        >>> # the same noise whatever the chunk size
-        >>> again = estimators.log_likelihood(model, x, k=100, chunk_size=7)
+        >>> # the same noise whatever the chunks: 7 samples at a time, at most 3 rows per call
+        >>> again = estimators.log_likelihood(model, x, k=100, chunk_size=7, max_rows=3)
         >>> torch.allclose(log_px, again)
         True
 
@@ -382,7 +397,9 @@ def log_likelihood(
             f"likelihood={model.likelihood!r}: use losses.iwae_bound(model.log_weights(x, k))"
         )
     check_positive_int("k", k)
-    check_positive_int("chunk_size", chunk_size)
+    if chunk_size is not None:
+        check_positive_int("chunk_size", chunk_size)
+    check_positive_int("max_rows", max_rows)
     check_seed("seed", seed)
     check_tensor("x", x, min_dim=2)
     if x.dim() != 2 or x.shape[1] != model.data_dim:
@@ -396,10 +413,14 @@ def log_likelihood(
             )
     p = _model_tensor(model)
     x = x.to(device=p.device, dtype=p.dtype)
+    n_images = x.shape[0]
+    if chunk_size is None:
+        chunk_size = max(1, max_rows // max(n_images, 1))
     was_training = model.training
     model.eval()
     generator = torch.Generator(device=p.device).manual_seed(seed)
     mu, logvar = model.encode(x)  # (B, L), (B, L): the proposal, computed once
+
     def draw(start: int, c: int) -> torch.Tensor:
         eps = _draw_eps(c, tuple(mu.shape), generator, mu)  # (c, B, L)
         return reparameterize(mu, logvar, eps=eps)  # (c, B, L)
@@ -407,7 +428,7 @@ def log_likelihood(
     def log_weight(z: torch.Tensor) -> torch.Tensor:
         # \log w = \log p(x|z) + \log p(z) - \log q(z|x), as in VAE.log_weights
         return (
-            losses.log_bernoulli(x, model.decode(z))
+            _log_bernoulli_rows(model, x, z, max_rows)
             + losses.log_standard_normal(z)
             - losses.log_normal_diag(z, mu, logvar)
         )  # (c, B)
@@ -418,3 +439,28 @@ def log_likelihood(
     model.train(was_training)
     # \log p(x) \approx \log \sum_j w_j - \log k
     return log_sum - math.log(k)
+
+
+def _log_bernoulli_rows(
+    model: torch.nn.Module, x: torch.Tensor, z: torch.Tensor, max_rows: int
+) -> torch.Tensor:
+    r""":math:`\log p(x \mid z)` of a Bernoulli decoder for latents ``z`` of shape ``(c, B, L)``
+    against images ``x`` of shape ``(B, D)``, decoding at most ``max_rows`` (sample, image) rows
+    per call; returns ``(c, B)``."""
+    c, n = z.shape[0], z.shape[1]
+    out = torch.empty(c, n, dtype=x.dtype, device=x.device)
+    if n <= max_rows:  # several samples of every image per call
+        step = max(1, max_rows // n)
+        blocks = [(slice(s, s + step), slice(None)) for s in range(0, c, step)]
+    else:  # one sample per call, the images in groups of max_rows
+        blocks = [
+            (slice(s, s + 1), slice(b, b + max_rows))
+            for s in range(c)
+            for b in range(0, n, max_rows)
+        ]
+    for samples, images in blocks:
+        logits = model.decode(z[samples, images])  # (s, b, D)
+        xb = x[images]  # (b, D), broadcast over the samples
+        # \log p(x|z) = \sum_j [x_j l_j - \log(1 + e^{l_j})]   (l = logits; = -BCE(l, x))
+        out[samples, images] = (logits * xb).sum(-1) - F.softplus(logits, threshold=40.0).sum(-1)
+    return out
