@@ -1,8 +1,9 @@
 """vae_tutorial: the tested PyTorch package behind the book *VAE, Derived*.
 
 Modules, one concept each: :mod:`~vae_tutorial.losses` (the homework API),
-:mod:`~vae_tutorial.sampling`, :mod:`~vae_tutorial.estimators`, :mod:`~vae_tutorial.quadrature`,
-:mod:`~vae_tutorial.models`, :mod:`~vae_tutorial.variational`, :mod:`~vae_tutorial.joint`,
+:mod:`~vae_tutorial.likelihoods`, :mod:`~vae_tutorial.sampling`, :mod:`~vae_tutorial.surrogates`,
+:mod:`~vae_tutorial.estimators`, :mod:`~vae_tutorial.quadrature`, :mod:`~vae_tutorial.models`,
+:mod:`~vae_tutorial.diagnostics`, :mod:`~vae_tutorial.variational`, :mod:`~vae_tutorial.joint`,
 :mod:`~vae_tutorial.data`, :mod:`~vae_tutorial.training`, :mod:`~vae_tutorial.checkpoints`,
 :mod:`~vae_tutorial.plotting` and :mod:`~vae_tutorial.explorers`.
 
@@ -18,14 +19,17 @@ import importlib
 __all__ = [
     "checkpoints",
     "data",
+    "diagnostics",
     "estimators",
     "explorers",
     "joint",
+    "likelihoods",
     "losses",
     "models",
     "plotting",
     "quadrature",
     "sampling",
+    "surrogates",
     "training",
     "variational",
 ]
