@@ -345,3 +345,26 @@ def order_hint(logits: torch.Tensor) -> str:
 
 def check_log_weights(log_weights: torch.Tensor) -> None:
     check_tensor("log_weights", log_weights, min_dim=1)
+
+
+def check_diagonal_gaussian(mu: torch.Tensor, logvar: torch.Tensor, n_samples: int) -> None:
+    """``mu`` and ``logvar`` of a diagonal Gaussian ``(*, L)``, and ``n_samples`` >= 1."""
+    check_tensor("mu", mu, min_dim=1)
+    check_tensor("logvar", logvar, min_dim=1)
+    check_same_shape("logvar", logvar, "mu", mu)
+    check_positive_int("n_samples", n_samples)
+
+
+def apply_per_sample(
+    name: str, f: Callable[[torch.Tensor], torch.Tensor], z: torch.Tensor
+) -> torch.Tensor:
+    """``f(z)`` for samples ``z`` of shape ``(K, *, L)``, checked to be one value per sample
+    ``(K, *)``; the error names the function ``name``."""
+    values = f(z)
+    if not isinstance(values, torch.Tensor) or values.shape != z.shape[:-1]:
+        got = shape_str(values.shape) if isinstance(values, torch.Tensor) else type(values).__name__
+        raise ValueError(
+            f"{name} must map z of shape {shape_str(z.shape)} to one value per sample, shape "
+            f"{shape_str(z.shape[:-1])}; got {got}"
+        )
+    return values

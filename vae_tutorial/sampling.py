@@ -29,6 +29,8 @@ from dataclasses import dataclass
 import torch
 
 from vae_tutorial._checks import (
+    apply_per_sample,
+    check_diagonal_gaussian,
     check_positive_int,
     check_same_shape,
     check_tensor,
@@ -125,24 +127,6 @@ def reparameterize(
     return mu + sigma * eps
 
 
-def _check_gaussian(mu: torch.Tensor, logvar: torch.Tensor, n_samples: int) -> None:
-    check_tensor("mu", mu, min_dim=1)
-    check_tensor("logvar", logvar, min_dim=1)
-    check_same_shape("logvar", logvar, "mu", mu)
-    check_positive_int("n_samples", n_samples)
-
-
-def _apply(f: Callable[[torch.Tensor], torch.Tensor], z: torch.Tensor) -> torch.Tensor:
-    values = f(z)
-    if not isinstance(values, torch.Tensor) or values.shape != z.shape[:-1]:
-        got = shape_str(values.shape) if isinstance(values, torch.Tensor) else type(values).__name__
-        raise ValueError(
-            f"f must map z of shape {shape_str(z.shape)} to one value per sample, shape "
-            f"{shape_str(z.shape[:-1])}; got {got}"
-        )
-    return values
-
-
 def score_function_gradient(
     f: Callable[[torch.Tensor], torch.Tensor],
     mu: torch.Tensor,
@@ -212,7 +196,7 @@ def score_function_gradient(
     Introduced in the chapter "The reparameterization trick".
     """
     if is_validation_enabled():
-        _check_gaussian(mu, logvar, n_samples)
+        check_diagonal_gaussian(mu, logvar, n_samples)
     mu, logvar = mu.detach(), logvar.detach()
     shape = (n_samples, *mu.shape)
     if eps is None:
@@ -227,7 +211,7 @@ def score_function_gradient(
     sigma = torch.exp(0.5 * logvar)
     with torch.no_grad():
         z = mu + sigma * eps  # (K, *, L)
-        fz = (_apply(f, z) - baseline).unsqueeze(-1)  # (K, *, 1)
+        fz = (apply_per_sample("f", f, z) - baseline).unsqueeze(-1)  # (K, *, 1)
         # \partial \log q / \partial \mu = \varepsilon / \sigma
         grad_mu = (fz * eps / sigma).mean(0)
         # \partial \log q / \partial \log\sigma^2 = (\varepsilon^2 - 1) / 2
@@ -297,13 +281,13 @@ def pathwise_gradient(
     Introduced in the chapter "The reparameterization trick".
     """
     if is_validation_enabled():
-        _check_gaussian(mu, logvar, n_samples)
+        check_diagonal_gaussian(mu, logvar, n_samples)
     mu_ = mu.detach().clone().requires_grad_(True)
     logvar_ = logvar.detach().clone().requires_grad_(True)
     with torch.enable_grad():
         z = reparameterize(mu_, logvar_, eps=eps, n_samples=n_samples, generator=generator)
         # (1/K) \sum_k f(z_k); each leading index of mu only reaches its own term
-        values = _apply(f, z).mean(0)  # (*)
+        values = apply_per_sample("f", f, z).mean(0)  # (*)
         if not values.requires_grad:  # f does not depend on z: \nabla_\phi E_q[c] = 0
             return torch.zeros_like(mu_), torch.zeros_like(logvar_)
         # a parameter f does not reach gets no gradient (None): its gradient is 0
@@ -421,7 +405,7 @@ def gradient_variance(
             )
         estimator = _ESTIMATORS[estimator]
     if is_validation_enabled():
-        _check_gaussian(mu, logvar, n_samples)
+        check_diagonal_gaussian(mu, logvar, n_samples)
     check_positive_int("n_repeats", n_repeats)
     if n_repeats < 2:
         raise ValueError(f"n_repeats must be >= 2 to measure a variance; got {n_repeats}")
@@ -512,7 +496,7 @@ def sum_of_squares_gradient_variance(
     Introduced in the chapter "The reparameterization trick".
     """
     if is_validation_enabled():
-        _check_gaussian(mu, logvar, n_samples)
+        check_diagonal_gaussian(mu, logvar, n_samples)
         if isinstance(baseline, torch.Tensor):
             check_tensor("baseline", baseline)
         elif isinstance(baseline, bool) or not isinstance(baseline, (int, float)):

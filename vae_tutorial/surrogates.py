@@ -41,13 +41,7 @@ from collections.abc import Callable
 import torch
 
 from vae_tutorial import losses
-from vae_tutorial._checks import (
-    check_positive_int,
-    check_same_shape,
-    check_tensor,
-    is_validation_enabled,
-    shape_str,
-)
+from vae_tutorial._checks import apply_per_sample, check_diagonal_gaussian, is_validation_enabled
 from vae_tutorial.sampling import reparameterize
 
 __all__ = ["dreg_iwae_bound", "elbo_gradient", "iwae_gradient", "stl_elbo"]
@@ -61,21 +55,11 @@ def _check(log_joint: object, mu: torch.Tensor, logvar: torch.Tensor, n_samples:
             f"log_joint must be a function z -> log p(x, z); got {type(log_joint).__name__}"
         )
     if is_validation_enabled():
-        check_tensor("mu", mu, min_dim=1)
-        check_tensor("logvar", logvar, min_dim=1)
-        check_same_shape("logvar", logvar, "mu", mu)
-        check_positive_int("n_samples", n_samples)
+        check_diagonal_gaussian(mu, logvar, n_samples)
 
 
 def _log_joint(log_joint: LogJoint, z: torch.Tensor) -> torch.Tensor:
-    values = log_joint(z)
-    if not isinstance(values, torch.Tensor) or values.shape != z.shape[:-1]:
-        got = shape_str(values.shape) if isinstance(values, torch.Tensor) else type(values).__name__
-        raise ValueError(
-            f"log_joint must map z of shape {shape_str(z.shape)} to one value per sample, shape "
-            f"{shape_str(z.shape[:-1])}; got {got}"
-        )
-    return values
+    return apply_per_sample("log_joint", log_joint, z)
 
 
 def _stopped_log_weights(
