@@ -1,4 +1,4 @@
-"""Notebook execution that cannot stall silently: the client the book build (and tools.execute) uses.
+"""Notebook execution that cannot stall silently: the book build's client (tools.execute's too).
 
 Why (issue 11, item 6). The stock nbclient waits for a cell's reply with ONE poll of the kernel's
 shell socket, as long as the whole cell timeout (600 s here), and reads the IOPub socket with a
@@ -35,11 +35,11 @@ import time
 import typing as t
 from datetime import datetime, timezone
 from pathlib import Path
+from queue import Empty
 
 import nbclient
 from nbclient.exceptions import CellTimeoutError
 from nbclient.util import ensure_async
-from queue import Empty
 from traitlets import Float, Unicode
 
 _log = logging.getLogger(__name__)
@@ -181,7 +181,7 @@ async def asyncio_wait_for(task: t.Any, seconds: float) -> t.Any:
 
 
 def execute(nb: t.Any, **kwargs: t.Any) -> t.Any:
-    """``nbclient.execute`` with :class:`WatchedNotebookClient` (the signature jupyter-cache calls)."""
+    """``nbclient.execute`` with :class:`WatchedNotebookClient`, in jupyter-cache's signature."""
     cwd = kwargs.pop("cwd", None)
     resources = {"metadata": {"path": cwd}} if cwd else {}
     kwargs.setdefault("notebook_name", CURRENT["notebook"])
