@@ -4,6 +4,7 @@ one (``make pdf``; skipped otherwise, or where poppler-utils' pdftotext is missi
 from __future__ import annotations
 
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,8 @@ import pytest
 from tools import check_pdf
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "book" / "_ext"))
+import page_style  # noqa: E402
 
 
 def test_normalize_reads_as_a_reader_would():
@@ -32,6 +35,27 @@ def test_unresolved_references_are_found_with_their_context():
     marks = check_pdf.unresolved_marks("as shown in Theorem ??, the bound\nholds; see (??).")
     assert len(marks) == 2
     assert "Theorem ??" in marks[0]
+
+
+# What Sphinx and sphinx-exercise write: an exercise box in chapter 3, a reference to it from
+# its own chapter and one from chapter 5 (the one that printed "Exercise ??").
+TEX = r"""\phantomsection \label{exercise:ex-zero}
+
+\begin{sphinxadmonition}{note}{Exercise 3.6.3 (Zero variance)}
+(\hyperref[exercise:ex-zero]{Exercise 3.6.3})
+chapter 3's \hyperref[\detokenize{b/03:ex-zero}]{Exercise \ref{\detokenize{b/03:ex-zero}}} uses
+\hyperref[\detokenize{b/03:thm-j}]{Theorem \ref{\detokenize{b/03:thm-j}}}
+"""
+
+
+def test_cross_chapter_exercise_references_link_to_the_box_with_its_number():
+    assert page_style.exercise_numbers(TEX) == {"ex-zero": "3.6.3"}
+    linked = page_style.link_exercise_references(TEX)
+    assert "chapter 3's \\hyperref[exercise:ex-zero]{Exercise 3.6.3} uses" in linked
+    assert "\\ref{\\detokenize{b/03:ex-zero" not in linked
+    # a reference to anything that is not an exercise box is left as it was
+    assert "{Theorem \\ref{\\detokenize{b/03:thm-j}}}" in linked
+    assert page_style.link_exercise_references(linked) == linked
 
 
 def test_log_problems_join_wrapped_lines():

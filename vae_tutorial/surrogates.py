@@ -176,7 +176,7 @@ def dreg_iwae_bound(
 
     which is unbiased for :math:`\nabla_\phi \mathcal{L}_K`: the standard estimator's score term
     :math:`-\sum_k \tilde w_k \nabla_\phi \log q_\phi(z_k)` is replaced by its reparameterized
-    equivalent :math:`-\sum_k (\tilde w_k - \tilde w_k^2)\, \nabla_z \log w_k \,
+    equivalent in expectation, :math:`-\sum_k (\tilde w_k - \tilde w_k^2)\, \nabla_z \log w_k \,
     \partial z_k / \partial \phi`. Its gradient with respect to the model's parameters is the
     ordinary IWAE gradient :math:`\sum_k \tilde w_k \nabla_\theta \log w_k`. At :math:`K = 1` it
     is :func:`stl_elbo`.

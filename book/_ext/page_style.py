@@ -21,6 +21,11 @@ PDF (``make pdf``, XeLaTeX into ``_build/latex/vae-derived.pdf``):
   the names, so the label became ``None:<label>`` and every reference to those theorems printed
   "??" in the PDF. Before the LaTeX is written, each chapter's top section also gets the title
   as sphinx-proof spells it.
+* sphinx-exercise labels an exercise ``exercise:<label>`` in the LaTeX and writes its number
+  into its box's title ("Exercise 1.6.3"); a reference from the exercise's own chapter links
+  there, but one from another chapter (``{numref}`` through Sphinx's standard domain) asks for
+  ``\ref{<document>:<label>}``, a label no one writes, and printed "Exercise ??". Once the LaTeX
+  is written, each such reference is pointed at ``exercise:<label>`` with the number of its box.
 * the directive ``book-pdf`` (used in the intro) renders a sentence linking to the PDF only
   where the HTML build ships it: where ``_build/latex/vae-derived.pdf`` exists, the HTML build
   copies it into the site (``_build/html/vae-derived.pdf``) and the link is rendered; where it
@@ -30,6 +35,7 @@ PDF (``make pdf``, XeLaTeX into ``_build/latex/vae-derived.pdf``):
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -77,6 +83,48 @@ def _proof_section_names(app: Sphinx, doctree: nodes.document, docname: str) -> 
             continue
         if title.astext().lower() == wanted:
             section["names"].append(wanted)
+
+
+# ------------------------------------------------------------------------------------------
+# PDF: references to another chapter's exercises
+# ------------------------------------------------------------------------------------------
+
+# \phantomsection \label{exercise:ex-ch1-uniform} ... \begin{sphinxadmonition}{note}{Exercise 1.6.3
+_EXERCISE_BOX = re.compile(
+    r"\\label\{exercise:(?P<label>[^}]+)\}\s*\\begin\{sphinxadmonition\}\{note\}"
+    r"\{Exercise (?P<number>[0-9.]+)")
+# \hyperref[\detokenize{book/03_elbo:ex-a}]{Exercise \ref{\detokenize{book/03_elbo:ex-a}}}
+_CROSS_REF = re.compile(
+    r"\\hyperref\[\\detokenize\{[^}:]+:(?P<label>[^}]+)\}\]"
+    r"\{(?P<word>[^{}]*?)\\ref\{\\detokenize\{[^}:]+:(?P=label)\}\}\}")
+
+
+def exercise_numbers(tex: str) -> dict[str, str]:
+    """Each exercise's number in the LaTeX, by label: ``{"ex-ch1-uniform": "1.6.3", ...}``."""
+    return {m["label"]: m["number"] for m in _EXERCISE_BOX.finditer(tex)}
+
+
+def link_exercise_references(tex: str) -> str:
+    """The LaTeX with each cross-chapter reference to an exercise linked to its box, by number."""
+    numbers = exercise_numbers(tex)
+
+    def link(m: re.Match) -> str:
+        label = m["label"]
+        if label not in numbers:
+            return m[0]
+        return rf"\hyperref[exercise:{label}]{{{m['word']}{numbers[label]}}}"
+
+    return _CROSS_REF.sub(link, tex)
+
+
+def _link_exercises_in_pdf(app: Sphinx, exception: Exception | None) -> None:
+    if exception is not None or app.builder.format != "latex":
+        return
+    for tex in Path(app.outdir).glob("*.tex"):
+        text = tex.read_text(encoding="utf-8")
+        linked = link_exercise_references(text)
+        if linked != text:
+            tex.write_text(linked, encoding="utf-8")
 
 
 # ------------------------------------------------------------------------------------------
@@ -163,4 +211,5 @@ def setup(app: Sphinx) -> dict:
     app.connect("env-purge-doc", _purge)
     app.connect("env-merge-info", _merge)
     app.connect("build-finished", _ship_pdf)
+    app.connect("build-finished", _link_exercises_in_pdf)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
