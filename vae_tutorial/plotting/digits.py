@@ -203,9 +203,9 @@ def plot_manifold(
     fig, ax = plt.subplots(figsize=(6, 6))
     lo, hi = float(grid[0]), float(grid[-1])
     step = (hi - lo) / max(n - 1, 1)
-    # nearest: each pixel of the 28x28 images a flat block, as in image_grid; the default antialiased resampling
-    # blends them, and chapter 7's manifold PNG was 0.56 MB against 0.25 MB with nearest (its
-    # page went over the 4 MB budget of tests/test_page_weight.py)
+    # nearest: each pixel of the 28x28 images a flat block, as in image_grid; the default
+    # antialiased resampling blends them, and chapter 7's manifold PNG was 0.56 MB against
+    # 0.25 MB with nearest (its page went over the 4 MB budget of tests/test_page_weight.py)
     ax.imshow(mosaic, cmap="gray_r", vmin=0, vmax=1, interpolation="nearest",
               extent=(lo - step / 2, hi + step / 2, lo - step / 2, hi + step / 2))
     ax.set_xlabel("$z_1$ (latent units)")
