@@ -17,7 +17,7 @@ r"""Chapter 6's explorer (:func:`vae_tutorial.explorers.change_of_variables_expl
     interval and its image (q(z) there computed as N(ε; 0, 1) / σ) equal the package's;
   - the printed text shows these numbers, and the drawing changes.
 
-  Each control answers within 100 ms; on the phone each slider track is at least 150 px wide;
+  Each control answers within 1 s; on the phone each slider track is at least 150 px wide;
   no page is wider than the screen or heavier than 6.6 MB (``tests/explorer_harness.py``).
 """
 

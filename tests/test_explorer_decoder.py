@@ -14,7 +14,7 @@ r"""Chapter 7's explorers of the trained decoder (:mod:`vae_tutorial.explorers.d
   the code ``z`` computed in Python from the sliders' values (to the 1/510 of the 8-bit
   shipping, plus 1e-6), each drawn rect's grey is that value's, the page's code ``z`` equals
   Python's to 1e-9 relative, and the printed lines (the unit, the shift or t, ``‖z‖``, the
-  code) are Python's, formatted the same way. Each control answers within 100 ms; on the phone
+  code) are Python's, formatted the same way. Each control answers within 1 s; on the phone
   each track is at least 150 px wide; no page is wider than the screen or over 6.6 MB.
 """
 

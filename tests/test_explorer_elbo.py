@@ -12,7 +12,7 @@ r"""Chapter 3's explorer (:func:`vae_tutorial.explorers.elbo_explorer`): in Pyth
   ``LinearGaussian.elbo``, ``LinearGaussian.kl_to_posterior``) to 1e-9 relative, the
   printed text shows them to four decimals, both densities on the page's grid equal
   ``losses.log_normal_diag`` (1e-9), and the drawn curves change. Each control answers within
-  100 ms (the median of three moves); on the phone each slider track is at least 150 px wide; no
+  1 s (the median of three moves); on the phone each slider track is at least 150 px wide; no
   page is wider than the screen or heavier than 6.6 MB (``tests/explorer_harness.py``).
 """
 

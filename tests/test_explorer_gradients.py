@@ -13,7 +13,7 @@ r"""Chapter 5's explorer (:func:`vae_tutorial.explorers.gradient_variance_explor
   four drawn curves (both variances against K = 1..100 and against L = 1..256) equal the
   package's closed form to 1e-9 relative; the printed text shows the same numbers (d3's
   ``,.6~r`` format, rebuilt here from the package's value) and the drawn figure changes. Each
-  control answers within 100 ms (``tests/explorer_harness.py``).
+  control answers within 1 s (``tests/explorer_harness.py``).
 """
 
 from __future__ import annotations

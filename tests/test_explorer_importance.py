@@ -13,7 +13,7 @@ r"""Chapter 4's explorer (:func:`vae_tutorial.explorers.importance_sampling_expl
   the curve equals ``losses.iwae_bound(log_w[:K'])`` for every K' (all to 1e-6 relative), the
   exact evidence and the closed-form ELBO equal ``LinearGaussian.log_evidence`` and
   ``LinearGaussian.elbo`` (1e-9), and the printed text shows them. Each control
-  answers within 100 ms (median of three moves); no page is wider than the screen or heavier
+  answers within 1 s (median of three moves); no page is wider than the screen or heavier
   than 6.6 MB (``tests/explorer_harness.py``).
 """
 

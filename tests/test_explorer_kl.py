@@ -9,7 +9,7 @@ r"""Chapter 2's explorer (:func:`vae_tutorial.explorers.kl_explorer`): in Python
   ``losses.kl_normal_normal`` at the sliders' values (the page's full-precision numbers to 1e-9
   relative, the printed text to its four decimals), the two log densities on the page's grid
   equal ``losses.log_normal_diag`` (1e-9), the integrands follow from them, and the drawn
-  curves change. Each control answers within 100 ms (the median of three moves); on the phone
+  curves change. Each control answers within 1 s (the median of three moves); on the phone
   each slider track is at least 150 px wide; no page is wider than the screen or heavier than
   6.6 MB (``tests/explorer_harness.py``).
 """
